@@ -1,0 +1,215 @@
+/* gimp-diffusion: the core library's whole public API.
+ *
+ * No GIMP, no GTK: the GIMP plug-in and the command-line front end are two
+ * thin layers over the functions declared here.  Notation follows DESIGN.md
+ * (DDPM's): t in 0..T, abar_t, x_t = sqrt(abar_t) x0 + sqrt(1-abar_t) eps.
+ *
+ * Errors: every function that can fail because of its input (a file, memory,
+ * a cancel) returns GD_OK (0) or a negative gd_status and, when `err` is not
+ * NULL, writes a readable message into it.  Programmer errors abort with
+ * file:line (GD_ASSERT).
+ */
+#ifndef GIMP_DIFFUSION_H
+#define GIMP_DIFFUSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GD_VERSION "0.1.0"
+
+/* ---------------------------------------------------------------- errors */
+
+typedef enum
+{
+  GD_OK = 0,
+  GD_ERR_IO = -1,        /* a file could not be opened, read or written */
+  GD_ERR_FORMAT = -2,    /* a file is malformed */
+  GD_ERR_NOMEM = -3,     /* an allocation failed or a size overflowed */
+  GD_ERR_INVALID = -4,   /* a parameter is out of range or unknown */
+  GD_ERR_CANCELLED = -5, /* the progress callback asked to stop */
+  GD_ERR_NUMERIC = -6    /* the network produced NaN or Inf */
+} gd_status;
+
+typedef struct
+{
+  gd_status status;
+  char message[512];
+} gd_error;
+
+/* Sets err (if not NULL) and returns status.  printf-style. */
+int gd_error_set (gd_error *err, gd_status status, const char *fmt, ...)
+    __attribute__ ((format (printf, 3, 4)));
+void gd_error_clear (gd_error *err);
+
+/* ---------------------------------------------------------------- schedule */
+
+#define GD_T_MAX 1000
+
+/* The DDPM noise schedule.  Index i in 0..T: abar[0] = 1, beta[0] = 0. */
+typedef struct
+{
+  int T;
+  double beta[GD_T_MAX + 1];
+  double alpha[GD_T_MAX + 1];
+  double abar[GD_T_MAX + 1];
+} gd_schedule;
+
+/* Linear beta_1..beta_T from beta_start to beta_end (DDPM: 1e-4, 0.02). */
+int gd_schedule_init_linear (gd_schedule *s, int T, double beta_start,
+                             double beta_end, gd_error *err);
+
+/* abar at a fractional timestep (DPM-Solver's discrete schedule:
+ * log sqrt(abar) piecewise linear in t). */
+double gd_schedule_abar_at (const gd_schedule *s, double t);
+/* lambda(t) = log(alpha/sigma) = 0.5 log(abar / (1 - abar)). */
+double gd_schedule_lambda_at (const gd_schedule *s, double t);
+/* Inverse of lambda_at on [0, T]. */
+double gd_schedule_t_of_lambda (const gd_schedule *s, double lambda);
+/* The t* (fractional) where sqrt((1-abar)/abar) = sigma, sigma on [-1,1]
+ * scale. */
+double gd_schedule_t_of_sigma (const gd_schedule *s, double sigma);
+
+/* ---------------------------------------------------------------- rng */
+
+/* Counter-based standard normal: the same (seed, stream, index) always gives
+ * the same value, whatever the tiling or thread count.  `stream` is the
+ * sampler step (or any other purpose key), `index` the element (pixel and
+ * channel in image coordinates). */
+float gd_rng_normal (uint64_t seed, uint64_t stream, uint64_t index);
+/* Fills out[i] = gd_rng_normal (seed, stream, first_index + i). */
+void gd_rng_normal_fill (uint64_t seed, uint64_t stream, uint64_t first_index,
+                         float *out, size_t n);
+
+/* ---------------------------------------------------------------- samplers */
+
+/* The network as the samplers see it: eps_hat for x_t at (fractional)
+ * timestep t, n values in and out.  Returns GD_OK or an error. */
+typedef int (*gd_eps_fn) (void *user_data, const float *x_t, double t,
+                          float *eps_hat, size_t n, gd_error *err);
+
+/* Called after every network evaluation; done <= total.  Return non-zero
+ * to cancel (the run then ends with GD_ERR_CANCELLED). */
+typedef int (*gd_progress_fn) (void *user_data, int done, int total);
+
+typedef enum
+{
+  GD_SPACING_DEFAULT = 0, /* the sampler's own: uniform in t, or lambda for
+                             DPM-Solver */
+  GD_SPACING_LEADING,     /* uniform in t, starting below t0 */
+  GD_SPACING_TRAILING,    /* uniform in t, starting at t0 */
+  GD_SPACING_LAMBDA       /* uniform in lambda (logSNR) */
+} gd_spacing;
+
+typedef struct
+{
+  const char *sampler; /* "ddpm", "ddim", "skip-step", "dpm-solver-2",
+                          "dpm-solver-3", "dpm-solver++2m" */
+  int steps;           /* network evaluations asked for (ddpm: ignored) */
+  double eta;          /* ddim only: 0 deterministic, 1 stochastic */
+  gd_spacing spacing;
+  int clip_x0;         /* clip x0_hat to [-1, 1] (stochastic samplers) */
+  uint64_t seed;
+} gd_sampler_params;
+
+void gd_sampler_params_init (gd_sampler_params *p); /* ddim, 20 steps */
+
+/* NULL-terminated list of sampler names, for UIs. */
+const char *const *gd_sampler_names (void);
+int gd_sampler_is_known (const char *name);
+/* How many network evaluations a run will make from t0. */
+int gd_sampler_nfe (const gd_sampler_params *p, int t0);
+
+/* Hooks that the tools use to steer a run (inpaint, upscale): called on
+ * x0_hat before it is used, and on the new x_s after each step.  NULL for
+ * plain sampling. */
+typedef struct
+{
+  void (*x0_hat) (void *user_data, float *x0_hat, size_t n, double t);
+  void (*x_s) (void *user_data, float *x_s, size_t n, double s, int step);
+  void *user_data;
+} gd_sampler_hooks;
+
+/* Runs the reverse process from x = x_t0 (in place) down to x_0.
+ * t0 in 1..T.  `index_of` maps element i of x to the rng index (NULL:
+ * identity), so that noise depends on image coordinates, not layout. */
+int gd_sample (const gd_schedule *sched, const gd_sampler_params *p,
+               float *x, size_t n, int t0, gd_eps_fn eps_fn, void *eps_data,
+               const gd_sampler_hooks *hooks, gd_progress_fn progress,
+               void *progress_data, gd_error *err);
+
+/* ---------------------------------------------------------------- model */
+
+typedef struct gd_model gd_model;
+
+typedef struct
+{
+  char arch[64];        /* "gd-unet-v1" */
+  int in_channels;      /* 3 */
+  int base_channels;
+  int n_levels;
+  int channel_mult[8];
+  int n_res_blocks;
+  int downsample_factor; /* 2^(n_levels-1): image sizes are padded to it */
+  gd_schedule schedule;
+  size_t n_params;
+} gd_model_info;
+
+gd_model *gd_model_load (const char *path, gd_error *err);
+void gd_model_free (gd_model *model);
+const gd_model_info *gd_model_get_info (const gd_model *model);
+
+/* The path of the shipped default model (compiled in; the environment
+ * variable GD_MODEL_DIR overrides its folder). */
+const char *gd_model_default_path (void);
+
+/* One forward pass: eps_hat for x_t (planar CHW float, in_channels x height
+ * x width, values on the [-1, 1] scale) at timestep t.  Any size: padded to
+ * the downsampling factor internally. */
+int gd_model_eps (gd_model *model, const float *x_t, int width, int height,
+                  double t, float *eps_hat, gd_error *err);
+
+/* Number of worker threads for the forward pass (0 = all cores). */
+void gd_set_threads (int n);
+
+/* ---------------------------------------------------------------- images */
+
+/* Interleaved float pixels, sRGB-encoded, 0..1.  channels: 1 (gray) or 3
+ * (RGB); alpha is kept aside by the front ends and never diffused. */
+typedef struct
+{
+  int width;
+  int height;
+  int channels;
+  float *data;
+} gd_image;
+
+int gd_image_alloc (gd_image *img, int width, int height, int channels,
+                    gd_error *err);
+void gd_image_free (gd_image *img);
+
+/* ---------------------------------------------------------------- tasks */
+
+typedef struct
+{
+  gd_sampler_params sampler;
+  double strength;          /* img2img: t0 = round(strength * T) */
+  gd_progress_fn progress;  /* may be NULL */
+  void *progress_data;
+} gd_task_params;
+
+void gd_task_params_init (gd_task_params *p);
+
+/* img2img (SDEdit): noise `in` to t0 = strength * T with q(x_t0 | x0) and
+ * sample back.  `out` is allocated with the same size and channels. */
+int gd_img2img (gd_model *model, const gd_task_params *p, const gd_image *in,
+                gd_image *out, gd_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GIMP_DIFFUSION_H */
