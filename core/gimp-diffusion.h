@@ -84,6 +84,11 @@ float gd_rng_normal (uint64_t seed, uint64_t stream, uint64_t index);
 void gd_rng_normal_fill (uint64_t seed, uint64_t stream, uint64_t first_index,
                          float *out, size_t n);
 
+/* gd_sample draws the noise of its step k (k = 0 for the first step) from
+ * stream k.  The start of a run (pure noise, or q(x_t0 | x0) for img2img)
+ * must take its noise from this stream, so that it never repeats a step's. */
+#define GD_RNG_STREAM_START (UINT64_C (1) << 32)
+
 /* ---------------------------------------------------------------- samplers */
 
 /* The network as the samplers see it: eps_hat for x_t at (fractional)
@@ -95,13 +100,19 @@ typedef int (*gd_eps_fn) (void *user_data, const float *x_t, double t,
  * to cancel (the run then ends with GD_ERR_CANCELLED). */
 typedef int (*gd_progress_fn) (void *user_data, int done, int total);
 
+/* Where the steps go between t0 and 0 (docs/samplers.md has the lists).
+ * ddpm always takes every step t0, t0-1, ..., 1.  The last network
+ * evaluation of every sampler is at a small t_1 (>= 1) and the output is
+ * x0_hat there (the step to t = 0 of DDPM, DDIM and DPM-Solver alike). */
 typedef enum
 {
-  GD_SPACING_DEFAULT = 0, /* the sampler's own: uniform in t, or lambda for
-                             DPM-Solver */
-  GD_SPACING_LEADING,     /* uniform in t, starting below t0 */
+  GD_SPACING_DEFAULT = 0, /* the sampler's own: trailing for ddim and
+                             skip-step, lambda for DPM-Solver */
+  GD_SPACING_LEADING,     /* uniform in t, starting below t0 (DDIM's and
+                             diffusers' "leading"): the input is taken as x
+                             at the top of the list */
   GD_SPACING_TRAILING,    /* uniform in t, starting at t0 */
-  GD_SPACING_LAMBDA       /* uniform in lambda (logSNR) */
+  GD_SPACING_LAMBDA       /* uniform in lambda (logSNR) from t0 to t = 1 */
 } gd_spacing;
 
 typedef struct
@@ -111,7 +122,8 @@ typedef struct
   int steps;           /* network evaluations asked for (ddpm: ignored) */
   double eta;          /* ddim only: 0 deterministic, 1 stochastic */
   gd_spacing spacing;
-  int clip_x0;         /* clip x0_hat to [-1, 1] (stochastic samplers) */
+  int clip_x0;         /* clip x0_hat to [-1, 1]: ddpm, ddim, skip-step;
+                          the DPM-Solvers ignore it */
   uint64_t seed;
 } gd_sampler_params;
 
@@ -120,22 +132,35 @@ void gd_sampler_params_init (gd_sampler_params *p); /* ddim, 20 steps */
 /* NULL-terminated list of sampler names, for UIs. */
 const char *const *gd_sampler_names (void);
 int gd_sampler_is_known (const char *name);
-/* How many network evaluations a run will make from t0. */
+/* How many network evaluations a run will make from t0 (0 when p or t0 is
+ * invalid): t0 for ddpm, min(steps, t0) for ddim and skip-step, steps for
+ * the DPM-Solvers (1 when t0 = 1). */
 int gd_sampler_nfe (const gd_sampler_params *p, int t0);
 
-/* Hooks that the tools use to steer a run (inpaint, upscale): called on
- * x0_hat before it is used, and on the new x_s after each step.  NULL for
- * plain sampling. */
+/* How the tools steer a run (inpaint, upscale).  Every member may be NULL;
+ * hooks = NULL is plain sampling.
+ * x0_hat: after every network evaluation (at t, the evaluation's timestep,
+ *   DPM-Solver's intermediate points included), on x0_hat = (x_t -
+ *   sqrt(1-abar_t) eps_hat) / sqrt(abar_t) after clipping; the sampler
+ *   then goes on with the edited x0_hat (and eps_hat recomputed from it).
+ * x_s: after every step, on the new state at s (step = 0 for the first
+ *   step; the last call has s = 0 and x_s is the output).
+ * noise_index: n entries, the rng index of element i of x (NULL: i), so
+ *   that the noise depends on image coordinates, not on the layout. */
 typedef struct
 {
   void (*x0_hat) (void *user_data, float *x0_hat, size_t n, double t);
   void (*x_s) (void *user_data, float *x_s, size_t n, double s, int step);
   void *user_data;
+  const uint64_t *noise_index;
 } gd_sampler_hooks;
 
 /* Runs the reverse process from x = x_t0 (in place) down to x_0.
- * t0 in 1..T.  `index_of` maps element i of x to the rng index (NULL:
- * identity), so that noise depends on image coordinates, not layout. */
+ * t0 in 1..sched->T.  Noise of step k, element i: gd_rng_normal (p->seed,
+ * k, noise_index[i]).  progress (may be NULL) is called after every network
+ * evaluation with total = gd_sampler_nfe (p, t0).  NaN or Inf from eps_fn
+ * ends the run with GD_ERR_NUMERIC; on any error x holds the state of the
+ * last completed step. */
 int gd_sample (const gd_schedule *sched, const gd_sampler_params *p,
                float *x, size_t n, int t0, gd_eps_fn eps_fn, void *eps_data,
                const gd_sampler_hooks *hooks, gd_progress_fn progress,
