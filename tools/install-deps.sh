@@ -1,0 +1,25 @@
+#!/bin/bash
+# Installs the Debian 12 packages that building, installing and testing
+# gimp-diffusion need (as root, or through sudo).
+set -euo pipefail
+
+packages=(
+  meson ninja-build pkg-config gcc libc6-dev
+  libopenblas-dev libpng-dev
+  libgimp2.0-dev libgegl-dev gimp
+  python3 python3-numpy python3-pil python3-torch
+  gettext
+)
+
+if [ "$(id -u)" -eq 0 ]; then
+  sudo=()
+elif command -v sudo > /dev/null; then
+  sudo=(sudo)
+else
+  echo "install-deps.sh: run as root, or install sudo" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update
+"${sudo[@]}" apt-get install -y "${packages[@]}"
