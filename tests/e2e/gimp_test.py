@@ -138,15 +138,31 @@ def main():
             f"{scheme_string(model)})")
     script = "(begin " + "\n".join(body) + ")"
 
-    env = dict(os.environ, HOME=home, GD_MODEL_DIR=modeldir)
-    env.pop("DISPLAY", None)
-    proc = subprocess.run(
-        [args.gimp, "-i", "-d", "-f", "-b", script, "-b", "(gimp-quit 0)"],
-        capture_output=True, text=True, env=env, timeout=1200, cwd=tmp)
-    log = proc.stdout + proc.stderr
+    def gimp(script, env):
+        env = dict(env, HOME=home)
+        env.pop("DISPLAY", None)
+        proc = subprocess.run(
+            [args.gimp, "-i", "-d", "-f", "-b", script, "-b", "(gimp-quit 0)"],
+            capture_output=True, text=True, env=env, timeout=1200, cwd=tmp)
+        return proc.stdout + proc.stderr
+
+    log = gimp(script, dict(os.environ, GD_MODEL_DIR=modeldir))
     with open(path("gimp.log"), "w") as f:
         f.write(log)
     print(f"GIMP log: {path('gimp.log')}")
+
+    # A per-user install: no GD_MODEL_DIR, default.safetensors beside the
+    # plug-in binary.
+    os.symlink(os.path.abspath(args.model),
+               os.path.join(plugdir, "gimp-diffusion", "default.safetensors"))
+    env = dict(os.environ)
+    env.pop("GD_MODEL_DIR", None)
+    beside = "(begin " + SCRIPT_PRELUDE + \
+        "(gimp-message-set-handler CONSOLE)" + \
+        f"(gd-run \"beside\" {scheme_string(path('rgba.png'))} " \
+        f"{scheme_string(path('beside.out.png'))} 0 RUN-NONINTERACTIVE " \
+        f"0.5 {steps} \"ddim\" 1 \"\"))"
+    log += gimp(beside, env)
 
     def status(name):
         for line in log.splitlines():
@@ -161,7 +177,7 @@ def main():
 
     rgba = images["rgba"][0]
     ok_cases = ["a1", "last", "a2", "a3", "named", "sel", "gray", "gray16",
-                "s0"]
+                "s0", "beside"]
     for name in ok_cases:
         check(status(name) == "ok", f"{name}: the procedure succeeds")
     err_cases = {
@@ -193,6 +209,8 @@ def main():
           "last: RUN-WITH-LAST-VALS repeats the last run's values")
     check(np.array_equal(out("named")[0], a1),
           "named: the model by path = the shipped one via \"\"")
+    check(np.array_equal(out("beside")[0], a1),
+          "beside: \"\" finds the model beside the plug-in (per-user install)")
 
     sel = out("sel")[0]
     inside = np.zeros(rgba.shape[:2], bool)
