@@ -73,6 +73,7 @@ def main():
     ap.add_argument("--model", required=True, help="the model to run")
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--gimp", default="gimp-console-2.10")
+    ap.add_argument("--cli", help="gimp-diffusion-cli, to compare with")
     args = ap.parse_args()
 
     tmp = tempfile.mkdtemp(prefix="gd-gimp-e2e-")
@@ -211,6 +212,20 @@ def main():
           "named: the model by path = the shipped one via \"\"")
     check(np.array_equal(out("beside")[0], a1),
           "beside: \"\" finds the model beside the plug-in (per-user install)")
+
+    if args.cli:
+        # Two thin front ends over one core: the same seed, the same pixels
+        # (up to the last 8-bit level: GIMP rounds through babl).
+        proc = subprocess.run(
+            [args.cli, "img2img", path("rgba.png"), "-o", path("cli.png"),
+             "--model", args.model, "--strength", "0.5", "--steps",
+             str(steps), "--seed", "1", "--quiet"],
+            capture_output=True, text=True, timeout=600)
+        check(proc.returncode == 0, f"cli: runs ({proc.stderr.strip()})")
+        if proc.returncode == 0:
+            cli = pngfile.read(path("cli.png"))[0].astype(int)
+            worst = np.abs(cli - a1).max()
+            check(worst <= 1, f"cli = plug-in within one level (max {worst})")
 
     sel = out("sel")[0]
     inside = np.zeros(rgba.shape[:2], bool)
