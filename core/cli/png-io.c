@@ -21,6 +21,9 @@ gd_png_on_error (png_structp png_ptr, png_const_charp message)
 {
   gd_png_failure *failure = png_get_error_ptr (png_ptr);
 
+  /* libpng's stdio reader says only "Read Error" when the file ends. */
+  if (strcmp (message, "Read Error") == 0)
+    message = "the file ends early (truncated?)";
   snprintf (failure->message, sizeof failure->message, "%s", message);
   png_longjmp (png_ptr, 1);
 }
