@@ -9,6 +9,7 @@ failing with a clear message and leaving an existing output file as it was.
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -157,6 +158,10 @@ def main():
     check(proc.returncode == 0 and "Usage:" in proc.stdout, "--help")
 
     print(f"{len(failures)} failed")
+    if failures:
+        print(f"files kept in {tmp}")
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failures else 0
 
 
