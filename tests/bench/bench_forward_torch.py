@@ -1,0 +1,46 @@
+"""Time one PyTorch forward pass (model.eps) of a safetensors model file, the
+counterpart of bench_forward.c.
+
+    /usr/bin/python3 tests/bench/bench_forward_torch.py MODEL [--size 512] [--repeats 3] [--threads 2]
+"""
+
+import argparse
+import os
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "training"))
+from export import load_model_file  # noqa: E402
+from model import count_params  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model, _ = load_model_file(args.model)
+    model.eval()
+    c = model.config["in_channels"]
+    x = torch.rand(1, c, args.size, args.size) * 2 - 1
+    t = torch.tensor([500.0])
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        model.eps(x, t)
+        first = time.perf_counter() - t0
+        best = float("inf")
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            model.eps(x, t)
+            best = min(best, time.perf_counter() - t0)
+    print(f"PyTorch {torch.__version__} forward {args.size}x{args.size}, {args.threads} thread(s), "
+          f"{count_params(model)} params: first {first:.3f} s, best of {args.repeats} {best:.3f} s")
+
+
+if __name__ == "__main__":
+    main()
