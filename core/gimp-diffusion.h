@@ -122,8 +122,9 @@ typedef struct
   int steps;           /* network evaluations asked for (ddpm: ignored) */
   double eta;          /* ddim only: 0 deterministic, 1 stochastic */
   gd_spacing spacing;
-  int clip_x0;         /* clip x0_hat to [-1, 1]: ddpm, ddim, skip-step;
-                          the DPM-Solvers ignore it */
+  int clip_x0;         /* clip x0_hat to [-1, 1] in the stochastic samplers
+                          (ddpm, skip-step, ddim with eta > 0); the ODE
+                          solvers ignore it */
   uint64_t seed;
 } gd_sampler_params;
 

@@ -1,4 +1,4 @@
-/* rng.c: counter-based normal noise, a pure function of (seed, stream, index). */
+/* rng.c: counter-based normal noise, a function of (seed, stream, index). */
 #include "gimp-diffusion.h"
 #include "sampler-internal.h"
 
@@ -18,15 +18,15 @@ gd_philox4x32_10 (const uint32_t counter[4], const uint32_t key[2],
 
   for (int round = 0; round < 10; round++)
     {
-      uint64_t p0 = (uint64_t) PHILOX_M0 * c0;
-      uint64_t p1 = (uint64_t) PHILOX_M1 * c2;
-      uint32_t n0 = (uint32_t) (p1 >> 32) ^ c1 ^ k0;
-      uint32_t n2 = (uint32_t) (p0 >> 32) ^ c3 ^ k1;
+      uint64_t p0 = (uint64_t)PHILOX_M0 * c0;
+      uint64_t p1 = (uint64_t)PHILOX_M1 * c2;
+      uint32_t n0 = (uint32_t)(p1 >> 32) ^ c1 ^ k0;
+      uint32_t n2 = (uint32_t)(p0 >> 32) ^ c3 ^ k1;
 
       c0 = n0;
-      c1 = (uint32_t) p1;
+      c1 = (uint32_t)p1;
       c2 = n2;
-      c3 = (uint32_t) p0;
+      c3 = (uint32_t)p0;
       k0 += PHILOX_W0;
       k1 += PHILOX_W1;
     }
@@ -42,18 +42,18 @@ static void
 normal_pair (uint64_t seed, uint64_t stream, uint64_t pair, double *z_even,
              double *z_odd)
 {
-  const uint32_t counter[4] = { (uint32_t) pair, (uint32_t) (pair >> 32),
-                                (uint32_t) stream, (uint32_t) (stream >> 32) };
-  const uint32_t key[2] = { (uint32_t) seed, (uint32_t) (seed >> 32) };
+  const uint32_t counter[4] = { (uint32_t)pair, (uint32_t)(pair >> 32),
+                                (uint32_t)stream, (uint32_t)(stream >> 32) };
+  const uint32_t key[2] = { (uint32_t)seed, (uint32_t)(seed >> 32) };
   uint32_t w[4];
 
   gd_philox4x32_10 (counter, key, w);
 
   /* 53-bit uniforms: u1 in (0, 1] (log finite), u2 in [0, 1). */
-  uint64_t a = (((uint64_t) w[0] << 32) | w[1]) >> 11;
-  uint64_t b = (((uint64_t) w[2] << 32) | w[3]) >> 11;
-  double u1 = (double) (a + 1) * 0x1p-53;
-  double u2 = (double) b * 0x1p-53;
+  uint64_t a = (((uint64_t)w[0] << 32) | w[1]) >> 11;
+  uint64_t b = (((uint64_t)w[2] << 32) | w[3]) >> 11;
+  double u1 = (double)(a + 1) * 0x1p-53;
+  double u2 = (double)b * 0x1p-53;
   double radius = sqrt (-2.0 * log (u1));
   double angle = 2.0 * M_PI * u2;
 
@@ -67,7 +67,7 @@ gd_rng_normal (uint64_t seed, uint64_t stream, uint64_t index)
   double z_even, z_odd;
 
   normal_pair (seed, stream, index >> 1, &z_even, &z_odd);
-  return (float) ((index & 1) ? z_odd : z_even);
+  return (float)((index & 1) ? z_odd : z_even);
 }
 
 void
@@ -83,8 +83,8 @@ gd_rng_normal_fill (uint64_t seed, uint64_t stream, uint64_t first_index,
       double z_even, z_odd;
 
       normal_pair (seed, stream, (first_index + i) >> 1, &z_even, &z_odd);
-      out[i] = (float) z_even;
-      out[i + 1] = (float) z_odd;
+      out[i] = (float)z_even;
+      out[i + 1] = (float)z_odd;
     }
   if (i < n)
     out[i] = gd_rng_normal (seed, stream, first_index + i);

@@ -10,8 +10,7 @@
 /* The last step of every DPM-Solver run: lambda(0) is infinite, and the
  * step from t to 0 of either parametrization is x0_hat (x_t, t). */
 static int
-final_x0_hat (gd_run *run, float *x, double t, float *eps, float *x0,
-              int step)
+final_x0_hat (gd_run *run, float *x, double t, float *eps, float *x0, int step)
 {
   int rc = gd_run_eval (run, x, t, eps, x0);
 
@@ -39,8 +38,7 @@ ode_point_at (const gd_schedule *sched, double t)
 
 /* The point at lambda_t + r h, with its lambda recomputed from its t. */
 static ode_point
-ode_point_between (const gd_schedule *sched, ode_point a, ode_point b,
-                   double r)
+ode_point_between (const gd_schedule *sched, ode_point a, ode_point b, double r)
 {
   double lambda = a.lambda + r * (b.lambda - a.lambda);
 
@@ -65,7 +63,7 @@ dpm_step (gd_run *run, float *x, ode_point a, ode_point b, int order,
     {
       /* DDIM: x_s = (alpha_s/alpha_t) x_t - sigma_s (e^h - 1) eps_t */
       for (size_t i = 0; i < n; i++)
-        x[i] = (float) (scale * x[i] - b.sigma * phi_1 * eps_t[i]);
+        x[i] = (float)(scale * x[i] - b.sigma * phi_1 * eps_t[i]);
       return GD_OK;
     }
   if (order == 2)
@@ -75,14 +73,14 @@ dpm_step (gd_run *run, float *x, ode_point a, ode_point b, int order,
       double c1 = b.sigma * phi_1 / (2.0 * r1);
 
       for (size_t i = 0; i < n; i++)
-        u[i] = (float) (s1.alpha / a.alpha * x[i]
-                        - s1.sigma * expm1 (h1) * eps_t[i]);
+        u[i] = (float)(s1.alpha / a.alpha * x[i]
+                       - s1.sigma * expm1 (h1) * eps_t[i]);
       rc = gd_run_eval (run, u, s1.t, eps_u, NULL);
       if (rc != GD_OK)
         return rc;
       for (size_t i = 0; i < n; i++)
-        x[i] = (float) (scale * x[i] - b.sigma * phi_1 * eps_t[i]
-                        - c1 * ((double) eps_u[i] - eps_t[i]));
+        x[i] = (float)(scale * x[i] - b.sigma * phi_1 * eps_t[i]
+                       - c1 * ((double)eps_u[i] - eps_t[i]));
       return GD_OK;
     }
 
@@ -95,25 +93,25 @@ dpm_step (gd_run *run, float *x, ode_point a, ode_point b, int order,
   double phi_2 = phi_1 / h - 1.0;
 
   for (size_t i = 0; i < n; i++)
-    u[i] = (float) (s1.alpha / a.alpha * x[i]
-                    - s1.sigma * expm1 (h1) * eps_t[i]);
+    u[i]
+        = (float)(s1.alpha / a.alpha * x[i] - s1.sigma * expm1 (h1) * eps_t[i]);
   rc = gd_run_eval (run, u, s1.t, eps_u, NULL);
   if (rc != GD_OK)
     return rc;
   /* u2 = (alpha_s2/alpha_t) x - sigma_s2 phi_12 eps_t
    *      - (r2/r1) sigma_s2 phi_22 D1,  D1 = eps(u1, s1) - eps_t */
   for (size_t i = 0; i < n; i++)
-    u[i] = (float) (s2.alpha / a.alpha * x[i] - s2.sigma * phi_12 * eps_t[i]
-                    - r2 / r1 * s2.sigma * phi_22
-                          * ((double) eps_u[i] - eps_t[i]));
+    u[i] = (float)(s2.alpha / a.alpha * x[i] - s2.sigma * phi_12 * eps_t[i]
+                   - r2 / r1 * s2.sigma * phi_22
+                         * ((double)eps_u[i] - eps_t[i]));
   rc = gd_run_eval (run, u, s2.t, eps_u, NULL);
   if (rc != GD_OK)
     return rc;
   /* x_s = (alpha_s/alpha_t) x - sigma_s phi_1 eps_t
    *       - (1/r2) sigma_s phi_2 D2,  D2 = eps(u2, s2) - eps_t */
   for (size_t i = 0; i < n; i++)
-    x[i] = (float) (scale * x[i] - b.sigma * phi_1 * eps_t[i]
-                    - b.sigma * phi_2 / r2 * ((double) eps_u[i] - eps_t[i]));
+    x[i] = (float)(scale * x[i] - b.sigma * phi_1 * eps_t[i]
+                   - b.sigma * phi_2 / r2 * ((double)eps_u[i] - eps_t[i]));
   return GD_OK;
 }
 
@@ -127,10 +125,12 @@ gd_sample_dpm_singlestep (gd_run *run, float *x, int order, float *buf)
   if (ode_nfe == 0)
     return final_x0_hat (run, x, run->t0, eps_t, u, 0);
 
-  /* Steps of `order`, the remainder as one lower-order last step. */
+  /* Steps of `order`, the remainder as one lower-order step, placed first:
+   * at high noise eps_hat hardly changes along the path, so a low order
+   * costs least there (docs/samplers.md; the paper puts it last). */
   int M = (ode_nfe + order - 1) / order;
-  int last_order = ode_nfe - (M - 1) * order;
-  double *grid = malloc ((size_t) (M + 1) * sizeof *grid);
+  int first_order = ode_nfe - (M - 1) * order;
+  double *grid = malloc ((size_t)(M + 1) * sizeof *grid);
   int rc = GD_OK;
 
   if (grid == NULL)
@@ -144,8 +144,8 @@ gd_sample_dpm_singlestep (gd_run *run, float *x, int order, float *buf)
 
       rc = gd_run_eval (run, x, a.t, eps_t, NULL);
       if (rc == GD_OK)
-        rc = dpm_step (run, x, a, b, j == M - 1 ? last_order : order, eps_t,
-                       u, eps_u);
+        rc = dpm_step (run, x, a, b, j == 0 ? first_order : order, eps_t, u,
+                       eps_u);
       if (rc == GD_OK)
         gd_run_after_step (run, x, b.t, j);
     }
@@ -155,46 +155,37 @@ gd_sample_dpm_singlestep (gd_run *run, float *x, int order, float *buf)
   return rc;
 }
 
+/* DPM-Solver++(2M) on grid[M] > ... > grid[0], then x0_hat at grid[0]. */
 int
-gd_sample_dpm_pp_2m (gd_run *run, float *x, float *buf)
+gd_dpm_pp_2m_on_grid (gd_run *run, float *x, const double *grid, int M,
+                      float *buf)
 {
   size_t n = run->n;
   float *eps = buf, *d_cur = buf + n, *d_prev = buf + 2 * n;
-  int M = run->total - 1; /* one evaluation is the final x0_hat */
-
-  if (M == 0)
-    return final_x0_hat (run, x, run->t0, eps, d_cur, 0);
-
-  double *grid = malloc ((size_t) (M + 1) * sizeof *grid);
   double h_prev = 0.0;
-  int rc = GD_OK;
 
-  if (grid == NULL)
-    return gd_error_set (run->err, GD_ERR_NOMEM, "sampler: out of memory");
-  gd_grid_to_t_end (run->sched, run->p->spacing, run->t0, M, grid);
-
-  for (int j = 0; j < M && rc == GD_OK; j++)
+  for (int j = 0; j < M; j++)
     {
       ode_point a = ode_point_at (run->sched, grid[M - j]);
       ode_point b = ode_point_at (run->sched, grid[M - j - 1]);
       double h = b.lambda - a.lambda;
       /* x_s = (sigma_s/sigma_t) x_t - alpha_s (e^-h - 1) D */
       double scale = b.sigma / a.sigma, c_d = -b.alpha * expm1 (-h);
+      int rc = gd_run_eval (run, x, a.t, eps, d_cur);
 
-      rc = gd_run_eval (run, x, a.t, eps, d_cur);
       if (rc != GD_OK)
-        break;
+        return rc;
       if (j == 0)
         for (size_t i = 0; i < n; i++)
-          x[i] = (float) (scale * x[i] + c_d * d_cur[i]);
+          x[i] = (float)(scale * x[i] + c_d * d_cur[i]);
       else
         {
           /* D = (1 + 1/(2r)) D_cur - 1/(2r) D_prev,  r = h_prev / h */
           double w = 0.5 * h / h_prev;
 
           for (size_t i = 0; i < n; i++)
-            x[i] = (float) (scale * x[i]
-                            + c_d * ((1.0 + w) * d_cur[i] - w * d_prev[i]));
+            x[i] = (float)(scale * x[i]
+                           + c_d * ((1.0 + w) * d_cur[i] - w * d_prev[i]));
         }
       gd_run_after_step (run, x, b.t, j);
 
@@ -204,8 +195,24 @@ gd_sample_dpm_pp_2m (gd_run *run, float *x, float *buf)
       d_cur = swap;
       h_prev = h;
     }
-  if (rc == GD_OK)
-    rc = final_x0_hat (run, x, grid[0], eps, d_cur, M);
+  return final_x0_hat (run, x, grid[0], eps, d_cur, M);
+}
+
+int
+gd_sample_dpm_pp_2m (gd_run *run, float *x, float *buf)
+{
+  int M = run->total - 1; /* one evaluation is the final x0_hat */
+
+  if (M == 0)
+    return final_x0_hat (run, x, run->t0, buf, buf + run->n, 0);
+
+  double *grid = malloc ((size_t)(M + 1) * sizeof *grid);
+  int rc;
+
+  if (grid == NULL)
+    return gd_error_set (run->err, GD_ERR_NOMEM, "sampler: out of memory");
+  gd_grid_to_t_end (run->sched, run->p->spacing, run->t0, M, grid);
+  rc = gd_dpm_pp_2m_on_grid (run, x, grid, M, buf);
   free (grid);
   return rc;
 }

@@ -48,10 +48,10 @@ typedef struct
   gd_progress_fn progress;
   void *progress_data;
   gd_error *err;
-  int clip;        /* clip x0_hat to [-1, 1] */
-  int done;        /* network evaluations so far */
-  int total;       /* gd_sampler_nfe */
-  float *x0_tmp;   /* n floats where x0_hat is formed only to be steered */
+  int clip;      /* clip x0_hat to [-1, 1] */
+  int done;      /* network evaluations so far */
+  int total;     /* gd_sampler_nfe */
+  float *x0_tmp; /* n floats where x0_hat is formed only to be steered */
 } gd_run;
 
 /* eps_hat = eps_theta (x, t), checked for NaN/Inf, progress reported, then
@@ -77,5 +77,9 @@ void gd_grid_to_t_end (const gd_schedule *sched, gd_spacing sp, int t0, int M,
 /* The DPM-Solver loops (sampler-dpm.c): x in place, buf 3 n floats. */
 int gd_sample_dpm_singlestep (gd_run *run, float *x, int order, float *buf);
 int gd_sample_dpm_pp_2m (gd_run *run, float *x, float *buf);
+/* Its loop on a given grid[0] < ... < grid[M] (M + 1 evaluations), for the
+ * tests to drive it with uneven steps. */
+int gd_dpm_pp_2m_on_grid (gd_run *run, float *x, const double *grid, int M,
+                          float *buf);
 
 #endif /* GD_SAMPLER_INTERNAL_H */

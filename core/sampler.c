@@ -20,9 +20,10 @@ typedef enum
   SAMPLER_UNKNOWN
 } sampler_kind;
 
+/* In sampler_kind order. */
 static const char *const sampler_names[] = {
-  "ddpm",         "ddim",         "skip-step",      "dpm-solver-2",
-  "dpm-solver-3", "dpm-solver++2m", NULL
+  "ddpm",         "ddim",           "skip-step", "dpm-solver-2",
+  "dpm-solver-3", "dpm-solver++2m", NULL,
 };
 
 static sampler_kind
@@ -32,7 +33,7 @@ sampler_kind_of (const char *name)
     return SAMPLER_UNKNOWN;
   for (int k = 0; sampler_names[k] != NULL; k++)
     if (strcmp (name, sampler_names[k]) == 0)
-      return (sampler_kind) k;
+      return (sampler_kind)k;
   return SAMPLER_UNKNOWN;
 }
 
@@ -114,8 +115,8 @@ gd_coef_ddim (const gd_schedule *sched, double t, double s, double eta,
   double abar_t = gd_schedule_abar_at (sched, t);
   double abar_s = gd_schedule_abar_at (sched, s);
   /* sigma^2 = eta^2 (1-abar_s)/(1-abar_t) (1 - abar_t/abar_s) */
-  double var = eta * eta * (1.0 - abar_s) / (1.0 - abar_t)
-               * (1.0 - abar_t / abar_s);
+  double var
+      = eta * eta * (1.0 - abar_s) / (1.0 - abar_t) * (1.0 - abar_t / abar_s);
   /* x_s = sqrt(abar_s) x0 + sqrt(1-abar_s-sigma^2) eps + sigma z, with
    * eps = (x_t - sqrt(abar_t) x0) / sqrt(1-abar_t). */
   double dir = sqrt (fmax (0.0, 1.0 - abar_s - var) / (1.0 - abar_t));
@@ -186,7 +187,7 @@ grid_posterior (const gd_schedule *sched, gd_spacing sp, int t0, int K,
     }
   else /* trailing: round(i t0 / K), so out[K] = t0 */
     for (int i = 1; i <= K; i++)
-      out[i] = (double) ((2 * (int64_t) i * t0 + K) / (2 * (int64_t) K));
+      out[i] = (double)((2 * (int64_t)i * t0 + K) / (2 * (int64_t)K));
 }
 
 /* ------------------------------------------------------------ the run */
@@ -200,7 +201,7 @@ gd_run_eval (gd_run *run, const float *x, double t, float *eps_hat,
 
   if (rc != GD_OK)
     {
-      gd_status status = rc < 0 ? (gd_status) rc : GD_ERR_INVALID;
+      gd_status status = rc < 0 ? (gd_status)rc : GD_ERR_INVALID;
 
       if (run->err == NULL || run->err->status == GD_OK)
         gd_error_set (run->err, status,
@@ -213,8 +214,8 @@ gd_run_eval (gd_run *run, const float *x, double t, float *eps_hat,
                            "sampler: the network returned %s at t = %.3f "
                            "(evaluation %d of %d, element %zu); "
                            "the run was stopped",
-                           isnan (eps_hat[i]) ? "NaN" : "Inf", t,
-                           run->done + 1, run->total, i);
+                           isnan (eps_hat[i]) ? "NaN" : "Inf", t, run->done + 1,
+                           run->total, i);
   run->done++;
   if (run->progress != NULL
       && run->progress (run->progress_data, run->done, run->total) != 0)
@@ -235,11 +236,11 @@ gd_run_eval (gd_run *run, const float *x, double t, float *eps_hat,
   gd_schedule_point (run->sched, t, &alpha, &sigma, &lambda);
   for (size_t i = 0; i < n; i++)
     {
-      double v = ((double) x[i] - sigma * eps_hat[i]) / alpha;
+      double v = ((double)x[i] - sigma * eps_hat[i]) / alpha;
 
       if (run->clip)
         v = fmin (1.0, fmax (-1.0, v));
-      x0[i] = (float) v;
+      x0[i] = (float)v;
     }
   if (!steer)
     return GD_OK;
@@ -247,7 +248,7 @@ gd_run_eval (gd_run *run, const float *x, double t, float *eps_hat,
     run->hooks->x0_hat (run->hooks->user_data, x0, n, t);
   /* eps_hat consistent with the edited x0_hat. */
   for (size_t i = 0; i < n; i++)
-    eps_hat[i] = (float) (((double) x[i] - alpha * x0[i]) / sigma);
+    eps_hat[i] = (float)(((double)x[i] - alpha * x0[i]) / sigma);
   return GD_OK;
 }
 
@@ -264,10 +265,10 @@ gd_run_noise (gd_run *run, int step, float *z)
   const uint64_t *index = run->hooks != NULL ? run->hooks->noise_index : NULL;
 
   if (index == NULL)
-    gd_rng_normal_fill (run->p->seed, (uint64_t) step, 0, z, run->n);
+    gd_rng_normal_fill (run->p->seed, (uint64_t)step, 0, z, run->n);
   else
     for (size_t i = 0; i < run->n; i++)
-      z[i] = gd_rng_normal (run->p->seed, (uint64_t) step, index[i]);
+      z[i] = gd_rng_normal (run->p->seed, (uint64_t)step, index[i]);
 }
 
 /* ddpm, ddim and skip-step: every step is x_s = c_xt x_t + c_x0 x0_hat +
@@ -278,7 +279,7 @@ sample_posterior (gd_run *run, sampler_kind kind, float *x, float *eps,
 {
   const gd_sampler_params *p = run->p;
   int K = run->total;
-  double *grid = malloc ((size_t) (K + 1) * sizeof *grid);
+  double *grid = malloc ((size_t)(K + 1) * sizeof *grid);
 
   if (grid == NULL)
     return gd_error_set (run->err, GD_ERR_NOMEM, "sampler: out of memory");
@@ -307,7 +308,7 @@ sample_posterior (gd_run *run, sampler_kind kind, float *x, float *eps,
           break;
         }
       if (kind == SAMPLER_DDPM)
-        gd_coef_ddpm (run->sched, (int) t, &c);
+        gd_coef_ddpm (run->sched, (int)t, &c);
       else if (kind == SAMPLER_SKIP_STEP)
         gd_coef_posterior (run->sched, t, s, &c);
       else
@@ -319,11 +320,11 @@ sample_posterior (gd_run *run, sampler_kind kind, float *x, float *eps,
 
           gd_run_noise (run, k, eps); /* eps_hat is spent: reuse for z */
           for (size_t i = 0; i < run->n; i++)
-            x[i] = (float) (c.c_xt * x[i] + c.c_x0 * x0[i] + sd * eps[i]);
+            x[i] = (float)(c.c_xt * x[i] + c.c_x0 * x0[i] + sd * eps[i]);
         }
       else
         for (size_t i = 0; i < run->n; i++)
-          x[i] = (float) (c.c_xt * x[i] + c.c_x0 * x0[i]);
+          x[i] = (float)(c.c_xt * x[i] + c.c_x0 * x0[i]);
       gd_run_after_step (run, x, s, k);
     }
   free (grid);
@@ -364,9 +365,9 @@ gd_sample (const gd_schedule *sched, const gd_sampler_params *p, float *x,
   if (kind == SAMPLER_DDIM && !(p->eta >= 0.0 && p->eta <= 1.0))
     return gd_error_set (err, GD_ERR_INVALID,
                          "sampler: ddim eta = %g is outside 0..1", p->eta);
-  if ((unsigned) p->spacing > GD_SPACING_LAMBDA)
+  if ((unsigned)p->spacing > GD_SPACING_LAMBDA)
     return gd_error_set (err, GD_ERR_INVALID, "sampler: unknown spacing %d",
-                         (int) p->spacing);
+                         (int)p->spacing);
   if (n == 0)
     return GD_OK;
 
@@ -382,8 +383,8 @@ gd_sample (const gd_schedule *sched, const gd_sampler_params *p, float *x,
     .progress_data = progress_data,
     .err = err,
     .clip = p->clip_x0
-            && (kind == SAMPLER_DDPM || kind == SAMPLER_DDIM
-                || kind == SAMPLER_SKIP_STEP),
+            && (kind == SAMPLER_DDPM || kind == SAMPLER_SKIP_STEP
+                || (kind == SAMPLER_DDIM && p->eta > 0.0)),
     .done = 0,
     .total = gd_sampler_nfe (p, t0),
   };

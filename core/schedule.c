@@ -26,7 +26,7 @@ gd_schedule_init_linear (gd_schedule *s, int T, double beta_start,
   for (int t = 1; t <= T; t++)
     {
       /* beta_1 = beta_start, beta_T = beta_end (DDPM's linspace). */
-      double f = T > 1 ? (double) (t - 1) / (T - 1) : 0.0;
+      double f = T > 1 ? (double)(t - 1) / (T - 1) : 0.0;
 
       s->beta[t] = beta_start + f * (beta_end - beta_start);
       s->alpha[t] = 1.0 - s->beta[t];
@@ -51,7 +51,7 @@ log_alpha_at (const gd_schedule *s, double t)
   if (t >= s->T)
     return log_alpha_grid (s, s->T);
 
-  int i = (int) floor (t);
+  int i = (int)floor (t);
   double f = t - i;
 
   return (1.0 - f) * log_alpha_grid (s, i) + f * log_alpha_grid (s, i + 1);
@@ -65,7 +65,7 @@ gd_schedule_abar_at (const gd_schedule *s, double t)
   if (t >= s->T)
     return s->abar[s->T];
   if (t == floor (t))
-    return s->abar[(int) t]; /* exact on the grid, for the integer samplers */
+    return s->abar[(int)t]; /* exact on the grid, for the integer samplers */
   return exp (2.0 * log_alpha_at (s, t));
 }
 
