@@ -37,8 +37,10 @@ usage (FILE *out)
            "\n"
            "Options:\n"
            "  -o, --output PATH   where to write the result (required)\n"
-           "  --model PATH        model file (default: %s)\n"
-           "  --sampler NAME      sampler (default: ddim); one of:",
+           "  --model PATH        model file (default:\n"
+           "                      %s)\n"
+           "  --sampler NAME      sampler (default: ddim), one of:\n"
+           "                     ",
            gd_model_default_path ());
   for (i = 0; names != NULL && names[i] != NULL; i++)
     fprintf (out, " %s", names[i]);
