@@ -4,9 +4,12 @@
 #include <cblas.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void
 gd_ops_assert_fail (const char *cond, const char *file, int line)
@@ -14,6 +17,94 @@ gd_ops_assert_fail (const char *cond, const char *file, int line)
   fprintf (stderr, "%s:%d: assertion failed: %s\n", file, line, cond);
   abort ();
 }
+
+/* ---------------------------------------------------------------- threads */
+
+static int ops_threads; /* 0: not set yet, use the online cores */
+
+void
+gd_threads_set (int n)
+{
+  if (n <= 0)
+    {
+      long cores = sysconf (_SC_NPROCESSORS_ONLN);
+      n = cores > 0 ? (int)cores : 1;
+    }
+  ops_threads = n < GD_MAX_THREADS ? n : GD_MAX_THREADS;
+}
+
+int
+gd_threads (void)
+{
+  if (ops_threads == 0)
+    gd_threads_set (0);
+  return ops_threads;
+}
+
+typedef struct
+{
+  gd_task_fn fn;
+  void *ctx;
+  int index;
+  int count;
+} ops_task;
+
+static void *
+ops_task_main (void *arg)
+{
+  ops_task *task = arg;
+
+  task->fn (task->ctx, task->index, task->count);
+  return NULL;
+}
+
+void
+gd_parallel_run (gd_task_fn fn, void *ctx, int count)
+{
+  pthread_t ids[GD_MAX_THREADS];
+  ops_task tasks[GD_MAX_THREADS];
+  int started[GD_MAX_THREADS];
+  int i;
+
+  GD_ASSERT (count >= 1 && count <= GD_MAX_THREADS);
+  for (i = 1; i < count; i++)
+    {
+      tasks[i].fn = fn;
+      tasks[i].ctx = ctx;
+      tasks[i].index = i;
+      tasks[i].count = count;
+      started[i]
+          = pthread_create (&ids[i], NULL, ops_task_main, &tasks[i]) == 0;
+    }
+  fn (ctx, 0, count);
+  for (i = 1; i < count; i++)
+    if (started[i])
+      pthread_join (ids[i], NULL);
+    else
+      fn (ctx, i, count); /* no thread to spare: do its share here */
+}
+
+/* Splits [0, n) into `count` near-equal parts; part `index` is [*lo, *hi). */
+static void
+ops_split (size_t n, int index, int count, size_t *lo, size_t *hi)
+{
+  *lo = n * (size_t)index / (size_t)count;
+  *hi = n * (size_t)(index + 1) / (size_t)count;
+}
+
+/* How many threads a job of `work` units deserves (small jobs run alone). */
+static int
+ops_threads_for (size_t work, size_t min_per_thread)
+{
+  size_t n = work / (min_per_thread ? min_per_thread : 1);
+  int t = gd_threads ();
+
+  if (n < 1)
+    n = 1;
+  return n < (size_t)t ? (int)n : t;
+}
+
+/* ---------------------------------------------------------------- conv */
 
 int
 gd_conv2d_out_size (int in_size, int ksize, int stride)
@@ -27,15 +118,19 @@ size_t
 gd_conv2d_col_floats (int cin, int ksize, int stride, int hout, int wout,
                       size_t budget)
 {
-  size_t row, all;
+  size_t row, all, share;
+  int count = gd_threads ();
 
   if (ksize == 1 && stride == 1)
     return 0;
   row = (size_t)cin * (size_t)(ksize * ksize) * (size_t)wout;
   all = row * (size_t)hout;
-  if (budget < row)
-    budget = row;
-  return budget < all ? budget : all;
+  share = budget < row ? row : budget;
+  if (share > all)
+    share = all;
+  if (count > hout)
+    count = hout;
+  return share * (size_t)count; /* small factors: no overflow */
 }
 
 /* im2col for output rows [oy0, oy1): col is (cin k k) x ((oy1-oy0) wout),
@@ -97,68 +192,134 @@ conv_im2col (const float *x, int cin, int h, int w, int upsample, int ksize,
     }
 }
 
+typedef struct
+{
+  const float *x;
+  int cin, h, w, upsample;
+  const float *weight, *bias;
+  int cout, ksize, stride, hout, wout;
+  float *y;
+  int accumulate;
+  float *col;
+  size_t col_share; /* floats of col per thread */
+} conv_job;
+
+/* One thread's share: output rows [oy_lo, oy_hi), in chunks that fit its
+   part of the workspace. */
+static void
+conv_task (void *ctx, int index, int count)
+{
+  const conv_job *j = ctx;
+  const size_t plane = (size_t)j->hout * (size_t)j->wout;
+  const size_t k = (size_t)j->cin * (size_t)(j->ksize * j->ksize);
+  const int direct = j->ksize == 1 && j->stride == 1 && !j->upsample;
+  size_t lo, hi, p0, p1;
+  int c;
+
+  ops_split ((size_t)j->hout, index, count, &lo, &hi);
+  if (lo >= hi)
+    return;
+  p0 = lo * (size_t)j->wout;
+  p1 = hi * (size_t)j->wout;
+
+  /* Start from the bias (or keep the accumulator), then y += W col. */
+  for (c = 0; c < j->cout; c++)
+    {
+      float *yc = j->y + (size_t)c * plane;
+      size_t i;
+      if (!j->accumulate)
+        {
+          float b = j->bias != NULL ? j->bias[c] : 0.0f;
+          for (i = p0; i < p1; i++)
+            yc[i] = b;
+        }
+      else if (j->bias != NULL)
+        for (i = p0; i < p1; i++)
+          yc[i] += j->bias[c];
+    }
+
+  if (direct)
+    {
+      /* 1x1: the input is already the column matrix. */
+      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->cout,
+                   (int)(p1 - p0), j->cin, 1.0f, j->weight, j->cin, j->x + p0,
+                   (int)plane, 1.0f, j->y + p0, (int)plane);
+      return;
+    }
+  {
+    float *col = j->col + (size_t)index * j->col_share;
+    const size_t row_floats = k * (size_t)j->wout;
+    int rows = (int)(j->col_share / row_floats), n_chunks, oy0;
+    const int oy_lo = (int)lo, oy_hi = (int)hi;
+
+    if (rows > oy_hi - oy_lo)
+      rows = oy_hi - oy_lo;
+    /* Even chunks, so that the last sgemm is not a sliver. */
+    n_chunks = (oy_hi - oy_lo + rows - 1) / rows;
+    rows = (oy_hi - oy_lo + n_chunks - 1) / n_chunks;
+    for (oy0 = oy_lo; oy0 < oy_hi; oy0 += rows)
+      {
+        int oy1 = oy0 + rows < oy_hi ? oy0 + rows : oy_hi;
+        int n = (oy1 - oy0) * j->wout;
+        conv_im2col (j->x, j->cin, j->h, j->w, j->upsample, j->ksize, j->stride,
+                     j->wout, oy0, oy1, col);
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->cout, n,
+                     (int)k, 1.0f, j->weight, (int)k, col, n, 1.0f,
+                     j->y + (size_t)oy0 * j->wout, (int)plane);
+      }
+  }
+}
+
 void
 gd_conv2d (const float *x, int cin, int h, int w, int upsample,
            const float *weight, const float *bias, int cout, int ksize,
            int stride, float *y, int accumulate, float *col, size_t col_floats)
 {
-  const int eff_h = upsample ? 2 * h : h, eff_w = upsample ? 2 * w : w;
-  const int hout = gd_conv2d_out_size (eff_h, ksize, stride);
-  const int wout = gd_conv2d_out_size (eff_w, ksize, stride);
-  const size_t plane = (size_t)hout * (size_t)wout;
-  const size_t k = (size_t)cin * (size_t)(ksize * ksize);
-  int c;
+  conv_job j;
+  size_t plane, k, row_floats;
+  int count;
 
   GD_ASSERT (ksize == 1 || ksize == 3);
   GD_ASSERT (stride == 1 || stride == 2);
+  GD_ASSERT (!(ksize == 1 && upsample)); /* not needed by the network */
   GD_ASSERT (cin > 0 && cout > 0 && h > 0 && w > 0);
+  j.x = x;
+  j.cin = cin;
+  j.h = h;
+  j.w = w;
+  j.upsample = upsample;
+  j.weight = weight;
+  j.bias = bias;
+  j.cout = cout;
+  j.ksize = ksize;
+  j.stride = stride;
+  j.hout = gd_conv2d_out_size (upsample ? 2 * h : h, ksize, stride);
+  j.wout = gd_conv2d_out_size (upsample ? 2 * w : w, ksize, stride);
+  j.y = y;
+  j.accumulate = accumulate;
+  j.col = col;
+  plane = (size_t)j.hout * (size_t)j.wout;
+  k = (size_t)cin * (size_t)(ksize * ksize);
   GD_ASSERT (plane <= INT_MAX && k <= INT_MAX);
 
-  /* Start from the bias (or keep the accumulator), then y += W col. */
-  for (c = 0; c < cout; c++)
-    {
-      float *yc = y + (size_t)c * plane;
-      size_t i;
-      if (!accumulate)
-        {
-          float b = bias != NULL ? bias[c] : 0.0f;
-          for (i = 0; i < plane; i++)
-            yc[i] = b;
-        }
-      else if (bias != NULL)
-        for (i = 0; i < plane; i++)
-          yc[i] += bias[c];
-    }
-
+  /* Threads split the output rows; each needs a row of workspace. */
+  count = ops_threads_for (plane * (size_t)cout * k, (size_t)1 << 18);
+  if (count > j.hout)
+    count = j.hout;
   if (ksize == 1 && stride == 1 && !upsample)
+    j.col_share = 0;
+  else
     {
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, (int)plane,
-                   cin, 1.0f, weight, cin, x, (int)plane, 1.0f, y, (int)plane);
-      return;
+      row_floats = k * (size_t)j.wout;
+      GD_ASSERT (col != NULL && col_floats >= row_floats);
+      if ((size_t)count > col_floats / row_floats)
+        count = (int)(col_floats / row_floats);
+      j.col_share = col_floats / (size_t)count;
     }
-
-  {
-    const size_t row_floats = k * (size_t)wout;
-    int rows, n_chunks, oy0;
-
-    GD_ASSERT (col != NULL && col_floats >= row_floats);
-    rows = col_floats / row_floats < (size_t)hout
-               ? (int)(col_floats / row_floats)
-               : hout;
-    /* Even chunks, so that the last sgemm is not a sliver. */
-    n_chunks = (hout + rows - 1) / rows;
-    rows = (hout + n_chunks - 1) / n_chunks;
-    for (oy0 = 0; oy0 < hout; oy0 += rows)
-      {
-        int oy1 = oy0 + rows < hout ? oy0 + rows : hout;
-        int n = (oy1 - oy0) * wout;
-        conv_im2col (x, cin, h, w, upsample, ksize, stride, wout, oy0, oy1,
-                     col);
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, n, (int)k,
-                     1.0f, weight, (int)k, col, n, 1.0f, y + (size_t)oy0 * wout,
-                     (int)plane);
-      }
-  }
+  /* Our threads each call sgemm: OpenBLAS's own must stay out of it. */
+  if (count > 1 && openblas_get_num_threads () != 1)
+    openblas_set_num_threads (1);
+  gd_parallel_run (conv_task, &j, count);
 }
 
 #define NORM_BLOCK 256
@@ -198,36 +359,139 @@ norm_stats (const float *x, int c, size_t n_pixels, size_t nb, float *mean,
     rstd[i] = 1.0f / sqrtf (rstd[i] / (float)c + GD_NORM_EPS);
 }
 
+/* SiLU on 4 floats at a time with GCC vector extensions: libm's expf is
+   one call per element and the autovectoriser gives up on the clamps.
+   exp is Cody-Waite reduction by ln 2 and Cephes' degree-6 polynomial,
+   within 2 ulp of expf; the scalar form below does the same arithmetic. */
+typedef float ops_v4sf __attribute__ ((vector_size (16)));
+typedef int32_t ops_v4si __attribute__ ((vector_size (16)));
+
+#define OPS_EXP_LO -87.0f
+#define OPS_EXP_HI 88.0f
+#define OPS_ROUND_MAGIC 12582912.0f /* 1.5 2^23: adding it rounds to int */
+
+static inline ops_v4sf
+ops_v4_select (ops_v4si mask, ops_v4sf a, ops_v4sf b)
+{
+  return (ops_v4sf)((mask & (ops_v4si)a) | (~mask & (ops_v4si)b));
+}
+
+static inline ops_v4sf
+ops_v4_silu (ops_v4sf v)
+{
+  const ops_v4sf lo = { OPS_EXP_LO, OPS_EXP_LO, OPS_EXP_LO, OPS_EXP_LO };
+  const ops_v4sf hi = { OPS_EXP_HI, OPS_EXP_HI, OPS_EXP_HI, OPS_EXP_HI };
+  ops_v4sf x = -v, t, n, r, p, scale;
+  ops_v4si bits;
+
+  x = ops_v4_select (x < lo, lo, x); /* NaN compares false: kept */
+  x = ops_v4_select (x > hi, hi, x);
+  t = x * 1.44269504088896341f;
+  n = (t + OPS_ROUND_MAGIC) - OPS_ROUND_MAGIC;
+  r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  bits = (__builtin_convertvector(n, ops_v4si) + 127) << 23;
+  scale = (ops_v4sf)bits;
+  return v / (1.0f + p * scale);
+}
+
 static inline float
 silu1 (float v)
 {
-  return v / (1.0f + expf (-v));
+  float x = -v, t, n, r, p, scale;
+  int32_t bits;
+
+  x = x < OPS_EXP_LO ? OPS_EXP_LO : x;
+  x = x > OPS_EXP_HI ? OPS_EXP_HI : x;
+  t = x * 1.44269504088896341f;
+  n = (t + OPS_ROUND_MAGIC) - OPS_ROUND_MAGIC;
+  r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  bits = ((int32_t)n + 127) << 23;
+  memcpy (&scale, &bits, sizeof scale);
+  return v / (1.0f + p * scale);
+}
+
+/* y[i] = silu (x[i]); y may equal x. */
+static void
+ops_silu_array (const float *x, float *y, size_t n)
+{
+  size_t i = 0;
+
+  for (; i + 4 <= n; i += 4)
+    {
+      ops_v4sf v;
+      memcpy (&v, x + i, sizeof v);
+      v = ops_v4_silu (v);
+      memcpy (y + i, &v, sizeof v);
+    }
+  for (; i < n; i++)
+    y[i] = silu1 (x[i]);
+}
+
+typedef struct
+{
+  const float *x;
+  int c;
+  size_t n_pixels;
+  const float *weight, *bias;
+  float *y;
+  int with_silu;
+} norm_job;
+
+static void
+norm_task (void *ctx, int index, int count)
+{
+  const norm_job *j = ctx;
+  float mean[NORM_BLOCK], rstd[NORM_BLOCK];
+  size_t n_blocks = (j->n_pixels + NORM_BLOCK - 1) / NORM_BLOCK;
+  size_t b_lo, b_hi, b, i;
+  int ch;
+
+  ops_split (n_blocks, index, count, &b_lo, &b_hi);
+  for (b = b_lo; b < b_hi; b++)
+    {
+      size_t p0 = b * NORM_BLOCK;
+      size_t nb = j->n_pixels - p0 < NORM_BLOCK ? j->n_pixels - p0 : NORM_BLOCK;
+      norm_stats (j->x + p0, j->c, j->n_pixels, nb, mean, rstd);
+      for (ch = 0; ch < j->c; ch++)
+        {
+          const float *xc = j->x + (size_t)ch * j->n_pixels + p0;
+          float *yc = j->y + (size_t)ch * j->n_pixels + p0;
+          const float wc = j->weight[ch], bc = j->bias[ch];
+          for (i = 0; i < nb; i++)
+            yc[i] = (xc[i] - mean[i]) * rstd[i] * wc + bc;
+          if (j->with_silu)
+            ops_silu_array (yc, yc, nb);
+        }
+    }
 }
 
 static void
 channel_norm_impl (const float *x, int c, size_t n_pixels, const float *weight,
                    const float *bias, float *y, int with_silu)
 {
-  float mean[NORM_BLOCK], rstd[NORM_BLOCK];
-  size_t p0, i;
-  int ch;
+  norm_job j = { x, c, n_pixels, weight, bias, y, with_silu };
+  size_t n_blocks = (n_pixels + NORM_BLOCK - 1) / NORM_BLOCK;
+  int count = ops_threads_for (n_pixels * (size_t)c, (size_t)1 << 15);
 
-  for (p0 = 0; p0 < n_pixels; p0 += NORM_BLOCK)
-    {
-      size_t nb = n_pixels - p0 < NORM_BLOCK ? n_pixels - p0 : NORM_BLOCK;
-      norm_stats (x + p0, c, n_pixels, nb, mean, rstd);
-      for (ch = 0; ch < c; ch++)
-        {
-          const float *xc = x + (size_t)ch * n_pixels + p0;
-          float *yc = y + (size_t)ch * n_pixels + p0;
-          const float wc = weight[ch], bc = bias[ch];
-          for (i = 0; i < nb; i++)
-            yc[i] = (xc[i] - mean[i]) * rstd[i] * wc + bc;
-          if (with_silu)
-            for (i = 0; i < nb; i++)
-              yc[i] = silu1 (yc[i]);
-        }
-    }
+  if (n_blocks == 0)
+    return;
+  if ((size_t)count > n_blocks)
+    count = (int)n_blocks;
+  gd_parallel_run (norm_task, &j, count);
 }
 
 void
@@ -247,10 +511,7 @@ gd_channel_norm_silu (const float *x, int c, size_t n_pixels,
 void
 gd_silu (const float *x, size_t n, float *y)
 {
-  size_t i;
-
-  for (i = 0; i < n; i++)
-    y[i] = silu1 (x[i]);
+  ops_silu_array (x, y, n);
 }
 
 void

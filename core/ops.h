@@ -27,12 +27,33 @@
 void gd_ops_assert_fail (const char *cond, const char *file, int line)
     __attribute__ ((noreturn));
 
+/* ---------------------------------------------------------------- threads
+ * The kernels split their work over up to gd_threads () threads, forked
+ * and joined within each call (no pool outlives a call).  OpenBLAS must
+ * then run single-threaded: the callers of the kernels see to it. */
+
+#define GD_MAX_THREADS 64
+
+/* Sets the thread count (n <= 0: the online cores). */
+void gd_threads_set (int n);
+int gd_threads (void);
+
+typedef void (*gd_task_fn) (void *ctx, int index, int count);
+
+/* Runs fn (ctx, i, count) for i in 0..count-1, each on its own thread (i = 0
+ * on the caller's), and returns when all are done.  If a thread cannot be
+ * started its share runs on the caller's. */
+void gd_parallel_run (gd_task_fn fn, void *ctx, int count);
+
+/* ---------------------------------------------------------------- kernels */
+
 /* Output size of a convolution with padding ksize/2. */
 int gd_conv2d_out_size (int in_size, int ksize, int stride);
 
 /* Floats of im2col workspace to give gd_conv2d for an output of
- * hout x wout: at least one output row, at most all of them, else about
- * `budget` floats so that one sgemm covers several rows.  0 for 1x1
+ * hout x wout with the current thread count: for each thread at least one
+ * output row, at most all of them, else about `budget` floats (sized to
+ * stay in cache) so that one sgemm covers several rows.  0 for 1x1
  * convolutions, which need none. */
 size_t gd_conv2d_col_floats (int cin, int ksize, int stride, int hout, int wout,
                              size_t budget);

@@ -28,8 +28,9 @@
 #define MAX_RES_BLOCKS 16
 #define MAX_CHANNELS 8192
 #define MAX_SKIPS (1 + MAX_LEVELS * (MAX_RES_BLOCKS + 1))
-/* im2col budget per convolution, in floats (16 MiB): a few output rows. */
-#define COL_BUDGET ((size_t)4 << 20)
+/* im2col workspace per thread, in floats (1 MiB): the columns and
+   OpenBLAS's packed copy of them stay in a core's L2 cache. */
+#define COL_BUDGET ((size_t)1 << 18)
 /* Workspace sub-buffers start on 64-byte boundaries. */
 #define ALIGN_FLOATS 16
 
@@ -652,9 +653,10 @@ gd_model_default_path (void)
 void
 gd_set_threads (int n)
 {
-  if (n <= 0)
-    n = openblas_get_num_procs ();
-  openblas_set_num_threads (n > 0 ? n : 1);
+  /* The kernels fork their own threads, each calling a single-threaded
+     sgemm on its share of the rows (see ops.h). */
+  gd_threads_set (n);
+  openblas_set_num_threads (1);
 }
 
 /* ---------------------------------------------------------------- forward */

@@ -232,19 +232,32 @@ test_norm_constant_pixel (void)
 static void
 test_silu (void)
 {
-  size_t n = 1000, i;
+  size_t n = 1003, i; /* not a multiple of the vector width */
   float *x = rand_buf (n, 12.0f), *y = malloc (n * sizeof *y);
   double *want = malloc (n * sizeof *want);
+  float one[1], v;
+  int same = 1;
 
   x[0] = 0.0f;
-  x[1] = -100.0f; /* exp overflows: must give -0, not NaN */
+  x[1] = -100.0f; /* exp overflows: must give ~ -0, not NaN */
   x[2] = 100.0f;
+  x[3] = -87.5f;
   for (i = 0; i < n; i++)
     want[i] = x[i] / (1.0 + exp (-(double)x[i]));
   gd_silu (x, n, y);
   check_nmse ("silu", y, want, n, 1e-12);
   check (isfinite (y[1]) && fabsf (y[1]) < 1e-30f && y[2] == 100.0f,
          "silu saturates without NaN at +-100");
+  /* The vector and scalar paths agree bit for bit. */
+  for (i = 0; i < n; i++)
+    {
+      gd_silu (x + i, 1, one);
+      same = same && memcmp (one, y + i, sizeof one) == 0;
+    }
+  check (same, "silu: vector and scalar paths identical");
+  v = NAN;
+  gd_silu (&v, 1, one);
+  check (isnan (one[0]), "silu (NaN) is NaN");
   gd_silu (x, n, x);
   check (memcmp (x, y, n * sizeof *x) == 0, "silu in place");
   free (x);
@@ -403,6 +416,46 @@ test_pad_crop (int c, int h, int w, int ph, int pw)
   free (z);
 }
 
+static void
+count_task (void *ctx, int index, int count)
+{
+  int *hits = ctx;
+
+  __atomic_add_fetch (&hits[index], count, __ATOMIC_RELAXED);
+}
+
+static void
+test_threads (void)
+{
+  static const int counts[] = { 1, 3, 8 };
+  int hits[8], i, ok = 1;
+  size_t k;
+
+  memset (hits, 0, sizeof hits);
+  gd_parallel_run (count_task, hits, 8);
+  for (i = 0; i < 8; i++)
+    ok = ok && hits[i] == 8;
+  check (ok, "parallel_run calls each of 8 tasks once");
+
+  /* Row splits with more threads than rows, fewer, and one. */
+  for (k = 0; k < sizeof counts / sizeof counts[0]; k++)
+    {
+      printf ("--- %d thread(s)\n", counts[k]);
+      gd_threads_set (counts[k]);
+      check (gd_threads () == counts[k], "threads_set");
+      /* Sizes above the kernels' minimum work per thread (2^18 MACs). */
+      test_conv (16, 40, 24, 16, 3, 1, 0, 1, 1, 0);
+      test_conv (16, 40, 24, 16, 3, 1, 0, 0, 1, 1);
+      test_conv (16, 41, 33, 16, 3, 2, 0, 0, 1, 0);
+      test_conv (16, 12, 10, 16, 3, 1, 1, 1, 1, 1);
+      test_conv (32, 40, 30, 32, 1, 1, 0, 1, 1, 0);
+      test_conv (3, 2, 5, 4, 3, 2, 0, 0, 1, 1);
+      test_norm (16, 20000, 1, 1, 0.0f);
+    }
+  gd_threads_set (0);
+  printf ("--- %d thread(s) (all cores)\n", gd_threads ());
+}
+
 int
 main (void)
 {
@@ -453,6 +506,7 @@ main (void)
   test_pad_crop (3, 29, 37, 32, 40);
   test_pad_crop (2, 1, 1, 8, 8);
   test_pad_crop (1, 4, 4, 4, 4);
+  test_threads ();
 
   printf ("%d failure(s)\n", failures);
   return failures ? 1 : 0;

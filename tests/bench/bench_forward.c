@@ -12,12 +12,26 @@
 #include <time.h>
 
 static double
-now (void)
+clock_seconds (clockid_t id)
 {
   struct timespec ts;
 
-  clock_gettime (CLOCK_MONOTONIC, &ts);
+  clock_gettime (id, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double
+now (void)
+{
+  return clock_seconds (CLOCK_MONOTONIC);
+}
+
+/* CPU time of all threads: on a shared machine it says what the work cost
+   even when wall time includes waiting for a core. */
+static double
+cpu_now (void)
+{
+  return clock_seconds (CLOCK_PROCESS_CPUTIME_ID);
 }
 
 int
@@ -30,7 +44,7 @@ main (int argc, char **argv)
   gd_error err;
   float *x, *eps_hat;
   size_t n, i;
-  double t0, first, best = 1e30;
+  double t0, c0, first, best = 1e30, best_cpu = 1e30;
   unsigned state = 12345;
 
   if (argc < 2)
@@ -77,6 +91,7 @@ main (int argc, char **argv)
   for (r = 0; r < repeats; r++)
     {
       t0 = now ();
+      c0 = cpu_now ();
       if (gd_model_eps (model, x, size, size, 500.0, eps_hat, &err) != GD_OK)
         {
           fprintf (stderr, "%s\n", err.message);
@@ -84,10 +99,12 @@ main (int argc, char **argv)
         }
       if (now () - t0 < best)
         best = now () - t0;
+      if (cpu_now () - c0 < best_cpu)
+        best_cpu = cpu_now () - c0;
     }
   printf ("C forward %dx%d, %d thread(s), %zu params: first %.3f s, best of "
-          "%d %.3f s\n",
-          size, size, threads, info->n_params, first, repeats, best);
+          "%d %.3f s (cpu %.3f s)\n",
+          size, size, threads, info->n_params, first, repeats, best, best_cpu);
   free (x);
   free (eps_hat);
   gd_model_free (model);
