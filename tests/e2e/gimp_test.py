@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """End to end: plug-in-diffusion-img2img in headless GIMP 2.10 (Script-Fu).
 
-A throw-away HOME whose gimprc puts a folder holding the freshly built
-plug-in (in its own gimp-diffusion/ subfolder, as GIMP 2.10 wants) on the
-plug-in path; GD_MODEL_DIR makes "" (the shipped model) resolve to the model
+A throw-away HOME whose gimprc makes the plug-in path one folder holding
+the freshly built plug-in (in its own gimp-diffusion/ subfolder, as GIMP
+2.10 wants) beside links to the system's Script-Fu and PNG plug-ins; GD_MODEL_DIR makes "" (the shipped model) resolve to the model
 under test.  One GIMP session runs every case and saves each result; the
 checks are made here on the saved PNGs and GIMP's messages.
 """
@@ -73,8 +73,10 @@ def main():
     ap.add_argument("--model", required=True, help="the model to run")
     ap.add_argument("--steps", type=int, default=4)
     ap.add_argument("--gimp", default="gimp-console-2.10")
+    ap.add_argument("--system-plugins", default="/usr/lib/gimp/2.0/plug-ins")
     ap.add_argument("--cli", help="gimp-diffusion-cli, to compare with")
     args = ap.parse_args()
+    args.model = os.path.abspath(args.model)
 
     tmp = tempfile.mkdtemp(prefix="gd-gimp-e2e-")
     home = os.path.join(tmp, "home")
@@ -86,8 +88,14 @@ def main():
     os.makedirs(os.path.join(plugdir, "gimp-diffusion"))
     shutil.copy2(args.plugin,
                  os.path.join(plugdir, "gimp-diffusion", "gimp-diffusion"))
+    # Only the plug-ins the test needs: the one under test, Script-Fu and
+    # the PNG loader.  Not the whole system folder, where an installed
+    # gimp-diffusion would register the same procedure and might win.
+    for name in ("script-fu", "file-png"):
+        os.symlink(os.path.join(args.system_plugins, name),
+                   os.path.join(plugdir, name))
     with open(os.path.join(conf, "gimprc"), "w") as f:
-        f.write(f'(plug-in-path "{plugdir}:/usr/lib/gimp/2.0/plug-ins")\n')
+        f.write(f'(plug-in-path "{plugdir}")\n')
     # "" resolves to GD_MODEL_DIR/default.safetensors: the model under test.
     modeldir = os.path.join(tmp, "models")
     os.makedirs(modeldir)
