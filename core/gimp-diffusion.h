@@ -194,11 +194,13 @@ const char *gd_model_default_path (void);
 
 /* One forward pass: eps_hat for x_t (planar CHW float, in_channels x height
  * x width, values on the [-1, 1] scale) at timestep t.  Any size: padded to
- * the downsampling factor internally. */
+ * the downsampling factor internally.  The model caches its workspace:
+ * calls on one model must not overlap (separate models may run at once). */
 int gd_model_eps (gd_model *model, const float *x_t, int width, int height,
                   double t, float *eps_hat, gd_error *err);
 
-/* Number of worker threads for the forward pass (0 = all cores). */
+/* Number of worker threads for the forward pass (0 = all cores).  The
+ * kernels run their own threads and put OpenBLAS at one thread. */
 void gd_set_threads (int n);
 
 /* ---------------------------------------------------------------- images */

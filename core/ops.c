@@ -114,6 +114,13 @@ gd_conv2d_out_size (int in_size, int ksize, int stride)
   return (in_size + 2 * pad - ksize) / stride + 1;
 }
 
+/* Scratch floats per thread for one transformed input row (see below). */
+static size_t
+im2col_row_scratch (int wout)
+{
+  return 2 * (size_t)wout + 4;
+}
+
 size_t
 gd_conv2d_col_floats (int cin, int ksize, int stride, int hout, int wout,
                       size_t budget)
@@ -130,63 +137,82 @@ gd_conv2d_col_floats (int cin, int ksize, int stride, int hout, int wout,
     share = all;
   if (count > hout)
     count = hout;
-  return share * (size_t)count; /* small factors: no overflow */
+  /* small factors: no overflow */
+  return (share + im2col_row_scratch (wout)) * (size_t)count;
 }
 
 /* im2col for output rows [oy0, oy1): col is (cin k k) x ((oy1-oy0) wout),
  * row (c k + ky) k + kx, matching the flattened PyTorch weight.  With
- * `upsample`, x (h x w) is read as its nearest-x2 enlargement. */
+ * `upsample`, x (h x w) is read as its nearest-x2 enlargement.  Strided
+ * and upsampled rows are first rewritten into `scratch` (zero-padded, or
+ * split into even and odd columns) so that every kx is one memcpy. */
 static void
 conv_im2col (const float *x, int cin, int h, int w, int upsample, int ksize,
-             int stride, int wout, int oy0, int oy1, float *col)
+             int stride, int wout, int oy0, int oy1, float *col, float *scratch)
 {
   const int pad = ksize / 2;
   const int eff_h = upsample ? 2 * h : h;
-  const int eff_w = upsample ? 2 * w : w;
   const size_t n = (size_t)(oy1 - oy0) * (size_t)wout;
+  const size_t row_bytes = (size_t)wout * sizeof (float);
   int c, ky, kx, oy, ox;
 
   for (c = 0; c < cin; c++)
     {
       const float *xc = x + (size_t)c * h * w;
       for (ky = 0; ky < ksize; ky++)
-        for (kx = 0; kx < ksize; kx++)
+        for (oy = oy0; oy < oy1; oy++)
           {
-            float *row = col + ((size_t)(c * ksize + ky) * ksize + kx) * n;
-            /* Output columns whose input column lies inside the image. */
-            int lo_num = pad - kx, hi_num = eff_w - 1 - kx + pad;
-            int ox_lo = lo_num > 0 ? (lo_num + stride - 1) / stride : 0;
-            int ox_hi = hi_num < 0 ? 0 : hi_num / stride + 1;
+            float *dst = col + (size_t)(c * ksize + ky) * ksize * n
+                         + (size_t)(oy - oy0) * wout;
+            int iy = oy * stride + ky - pad;
+            const float *src;
 
-            if (ox_hi > wout)
-              ox_hi = wout;
-            if (ox_lo > ox_hi)
-              ox_lo = ox_hi;
-            for (oy = oy0; oy < oy1; oy++)
+            if (iy < 0 || iy >= eff_h)
               {
-                float *dst = row + (size_t)(oy - oy0) * wout;
-                int iy = oy * stride + ky - pad;
-                const float *src;
-
-                if (iy < 0 || iy >= eff_h)
-                  {
-                    memset (dst, 0, (size_t)wout * sizeof *dst);
-                    continue;
-                  }
-                src = xc + (size_t)(upsample ? iy >> 1 : iy) * w;
-                for (ox = 0; ox < ox_lo; ox++)
-                  dst[ox] = 0.0f;
-                if (stride == 1 && !upsample)
-                  memcpy (dst + ox_lo, src + ox_lo + kx - pad,
-                          (size_t)(ox_hi - ox_lo) * sizeof *dst);
-                else if (upsample)
-                  for (ox = ox_lo; ox < ox_hi; ox++)
-                    dst[ox] = src[(ox * stride + kx - pad) >> 1];
-                else
-                  for (ox = ox_lo; ox < ox_hi; ox++)
-                    dst[ox] = src[ox * stride + kx - pad];
-                for (ox = ox_hi; ox < wout; ox++)
-                  dst[ox] = 0.0f;
+                for (kx = 0; kx < ksize; kx++)
+                  memset (dst + kx * n, 0, row_bytes);
+                continue;
+              }
+            src = xc + (size_t)(upsample ? iy >> 1 : iy) * w;
+            if (ksize == 1)
+              {
+                for (ox = 0; ox < wout; ox++)
+                  dst[ox] = src[ox * stride];
+              }
+            else if (upsample)
+              {
+                /* scratch[1 + i] = src[i / 2] for i < 2w, zeros around:
+                   output column ox at tap kx reads scratch[ox + kx]. */
+                scratch[0] = 0.0f;
+                for (ox = 0; ox < w; ox++)
+                  scratch[1 + 2 * ox] = scratch[2 + 2 * ox] = src[ox];
+                scratch[2 * w + 1] = 0.0f;
+                for (kx = 0; kx < 3; kx++)
+                  memcpy (dst + kx * n, scratch + kx, row_bytes);
+              }
+            else if (stride == 2)
+              {
+                /* even[i] = src[2i], odd[i] = src[2i - 1], zero outside:
+                   taps 0, 1, 2 read odd[ox], even[ox], odd[ox + 1]. */
+                float *even = scratch, *odd = scratch + wout;
+                for (ox = 0; ox < wout; ox++)
+                  even[ox] = 2 * ox < w ? src[2 * ox] : 0.0f;
+                odd[0] = 0.0f;
+                for (ox = 1; ox <= wout; ox++)
+                  odd[ox] = 2 * ox - 1 < w ? src[2 * ox - 1] : 0.0f;
+                memcpy (dst, odd, row_bytes);
+                memcpy (dst + n, even, row_bytes);
+                memcpy (dst + 2 * n, odd + 1, row_bytes);
+              }
+            else
+              {
+                /* stride 1: the middle of each tap's row is the source
+                   row shifted by kx - 1; one zero at the edge. */
+                dst[0] = 0.0f;
+                memcpy (dst + 1, src, (size_t)(wout - 1) * sizeof *dst);
+                memcpy (dst + n, src, row_bytes);
+                memcpy (dst + 2 * n, src + 1, (size_t)(wout - 1) * sizeof *dst);
+                dst[2 * n + wout - 1] = 0.0f;
               }
           }
     }
@@ -204,29 +230,20 @@ typedef struct
   size_t col_share; /* floats of col per thread */
 } conv_job;
 
-/* One thread's share: output rows [oy_lo, oy_hi), in chunks that fit its
-   part of the workspace. */
+/* y rows [oy0, oy1) of every channel start from the bias (or keep the
+   accumulator and add it): just before the sgemm that adds W col, while
+   they are in cache. */
 static void
-conv_task (void *ctx, int index, int count)
+conv_bias_rows (const conv_job *j, int oy0, int oy1)
 {
-  const conv_job *j = ctx;
   const size_t plane = (size_t)j->hout * (size_t)j->wout;
-  const size_t k = (size_t)j->cin * (size_t)(j->ksize * j->ksize);
-  const int direct = j->ksize == 1 && j->stride == 1 && !j->upsample;
-  size_t lo, hi, p0, p1;
+  const size_t p0 = (size_t)oy0 * j->wout, p1 = (size_t)oy1 * j->wout;
+  size_t i;
   int c;
 
-  ops_split ((size_t)j->hout, index, count, &lo, &hi);
-  if (lo >= hi)
-    return;
-  p0 = lo * (size_t)j->wout;
-  p1 = hi * (size_t)j->wout;
-
-  /* Start from the bias (or keep the accumulator), then y += W col. */
   for (c = 0; c < j->cout; c++)
     {
       float *yc = j->y + (size_t)c * plane;
-      size_t i;
       if (!j->accumulate)
         {
           float b = j->bias != NULL ? j->bias[c] : 0.0f;
@@ -237,37 +254,62 @@ conv_task (void *ctx, int index, int count)
         for (i = p0; i < p1; i++)
           yc[i] += j->bias[c];
     }
+}
 
+/* One thread's share: output rows [oy_lo, oy_hi), in chunks that fit its
+   part of the workspace. */
+static void
+conv_task (void *ctx, int index, int count)
+{
+  const conv_job *j = ctx;
+  const size_t plane = (size_t)j->hout * (size_t)j->wout;
+  const size_t k = (size_t)j->cin * (size_t)(j->ksize * j->ksize);
+  const int direct = j->ksize == 1 && j->stride == 1 && !j->upsample;
+  float *scratch = NULL, *col = NULL;
+  size_t lo, hi;
+  int rows, n_chunks, oy0, oy_lo, oy_hi;
+
+  ops_split ((size_t)j->hout, index, count, &lo, &hi);
+  if (lo >= hi)
+    return;
+  oy_lo = (int)lo;
+  oy_hi = (int)hi;
   if (direct)
+    /* 1x1: the input is already the column matrix; chunks of ~8k pixels
+       keep the output in cache between the bias and the sgemm. */
+    rows = 8192 / j->wout > 0 ? 8192 / j->wout : 1;
+  else
     {
-      /* 1x1: the input is already the column matrix. */
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->cout,
-                   (int)(p1 - p0), j->cin, 1.0f, j->weight, j->cin, j->x + p0,
-                   (int)plane, 1.0f, j->y + p0, (int)plane);
-      return;
+      scratch = j->col + (size_t)index * j->col_share;
+      col = scratch + im2col_row_scratch (j->wout);
+      rows = (int)((j->col_share - im2col_row_scratch (j->wout))
+                   / (k * (size_t)j->wout));
     }
-  {
-    float *col = j->col + (size_t)index * j->col_share;
-    const size_t row_floats = k * (size_t)j->wout;
-    int rows = (int)(j->col_share / row_floats), n_chunks, oy0;
-    const int oy_lo = (int)lo, oy_hi = (int)hi;
+  if (rows > oy_hi - oy_lo)
+    rows = oy_hi - oy_lo;
+  /* Even chunks, so that the last sgemm is not a sliver. */
+  n_chunks = (oy_hi - oy_lo + rows - 1) / rows;
+  rows = (oy_hi - oy_lo + n_chunks - 1) / n_chunks;
+  for (oy0 = oy_lo; oy0 < oy_hi; oy0 += rows)
+    {
+      int oy1 = oy0 + rows < oy_hi ? oy0 + rows : oy_hi;
+      int n = (oy1 - oy0) * j->wout;
+      size_t p0 = (size_t)oy0 * j->wout;
 
-    if (rows > oy_hi - oy_lo)
-      rows = oy_hi - oy_lo;
-    /* Even chunks, so that the last sgemm is not a sliver. */
-    n_chunks = (oy_hi - oy_lo + rows - 1) / rows;
-    rows = (oy_hi - oy_lo + n_chunks - 1) / n_chunks;
-    for (oy0 = oy_lo; oy0 < oy_hi; oy0 += rows)
-      {
-        int oy1 = oy0 + rows < oy_hi ? oy0 + rows : oy_hi;
-        int n = (oy1 - oy0) * j->wout;
-        conv_im2col (j->x, j->cin, j->h, j->w, j->upsample, j->ksize, j->stride,
-                     j->wout, oy0, oy1, col);
+      conv_bias_rows (j, oy0, oy1);
+      if (direct)
         cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->cout, n,
-                     (int)k, 1.0f, j->weight, (int)k, col, n, 1.0f,
-                     j->y + (size_t)oy0 * j->wout, (int)plane);
-      }
-  }
+                     j->cin, 1.0f, j->weight, j->cin, j->x + p0, (int)plane,
+                     1.0f, j->y + p0, (int)plane);
+      else
+        {
+          conv_im2col (j->x, j->cin, j->h, j->w, j->upsample, j->ksize,
+                       j->stride, j->wout, oy0, oy1, col, scratch);
+          cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, j->cout, n,
+                       (int)k, 1.0f, j->weight, (int)k, col, n, 1.0f, j->y + p0,
+                       (int)plane);
+        }
+    }
 }
 
 void
@@ -281,7 +323,8 @@ gd_conv2d (const float *x, int cin, int h, int w, int upsample,
 
   GD_ASSERT (ksize == 1 || ksize == 3);
   GD_ASSERT (stride == 1 || stride == 2);
-  GD_ASSERT (!(ksize == 1 && upsample)); /* not needed by the network */
+  /* Not needed by the network: */
+  GD_ASSERT (!(upsample && (ksize != 3 || stride != 1)));
   GD_ASSERT (cin > 0 && cout > 0 && h > 0 && w > 0);
   j.x = x;
   j.cin = cin;
@@ -310,7 +353,7 @@ gd_conv2d (const float *x, int cin, int h, int w, int upsample,
     j.col_share = 0;
   else
     {
-      row_floats = k * (size_t)j.wout;
+      row_floats = k * (size_t)j.wout + im2col_row_scratch (j.wout);
       GD_ASSERT (col != NULL && col_floats >= row_floats);
       if ((size_t)count > col_floats / row_floats)
         count = (int)(col_floats / row_floats);

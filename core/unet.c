@@ -928,7 +928,7 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
   pw = (width + f - 1) / f * f;
   ph = (height + f - 1) / f * f;
   /* One sgemm spans a whole plane: its leading dimension is an int. */
-  if ((size_t)pw * (size_t)ph > (size_t)INT_MAX / 4)
+  if ((size_t)pw * (size_t)ph > (size_t)INT_MAX)
     return gd_error_set (err, GD_ERR_INVALID,
                          "image %dx%d is too large for one forward pass: "
                          "process it in tiles",

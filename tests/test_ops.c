@@ -479,6 +479,7 @@ main (void)
       test_conv (2, 1, 1, 2, 3, 2, 0, acc, 1, 0);
       test_conv (6, 5, 11, 7, 1, 1, 0, acc, 1, 0);
       test_conv (16, 13, 10, 24, 1, 1, 0, acc, 0, 0);
+      test_conv (5, 7, 9, 6, 1, 2, 0, acc, 1, 1);
     }
   for (up = 0; up < 2; up++)
     {

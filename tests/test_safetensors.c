@@ -704,6 +704,12 @@ test_models (const char *tiny_path)
   /* Bad calls. */
   check (gd_model_eps (m, x, 0, H, 10, out, &err) == GD_ERR_INVALID,
          "eps refuses width 0");
+  check (gd_model_eps (m, x, 50000, 50000, 10, out, &err) == GD_ERR_INVALID
+             && strstr (err.message, "tiles"),
+         "eps refuses 50000x50000 before allocating (tile it)");
+  check (gd_model_eps (m, x, 1, 1, 10, out, &err) == GD_OK && isfinite (out[0])
+             && isfinite (out[2]),
+         "eps on a 1x1 image");
   check (gd_model_eps (m, x, W, H, -1, out, &err) == GD_ERR_INVALID
              && strstr (err.message, "outside 0..1000"),
          "eps refuses t = -1");

@@ -9,6 +9,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double
@@ -32,6 +33,23 @@ static double
 cpu_now (void)
 {
   return clock_seconds (CLOCK_PROCESS_CPUTIME_ID);
+}
+
+/* Peak resident memory in MiB (Linux), or -1. */
+static double
+peak_rss_mib (void)
+{
+  FILE *f = fopen ("/proc/self/status", "r");
+  char line[256];
+  double kib = -1;
+
+  if (f == NULL)
+    return -1;
+  while (fgets (line, sizeof line, f))
+    if (strncmp (line, "VmHWM:", 6) == 0)
+      kib = atof (line + 6);
+  fclose (f);
+  return kib < 0 ? -1 : kib / 1024;
 }
 
 int
@@ -105,6 +123,8 @@ main (int argc, char **argv)
   printf ("C forward %dx%d, %d thread(s), %zu params: first %.3f s, best of "
           "%d %.3f s (cpu %.3f s)\n",
           size, size, threads, info->n_params, first, repeats, best, best_cpu);
+  printf ("peak resident memory %.0f MiB (weights, workspace, buffers)\n",
+          peak_rss_mib ());
   free (x);
   free (eps_hat);
   gd_model_free (model);
