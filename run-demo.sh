@@ -30,13 +30,13 @@ home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 mkdir -p "$home/.config/GIMP/2.10"/{brushes,dynamics,fonts,gradients,palettes,patterns,tool-presets,mypaint-brushes}
 
-echo "run-demo: img2img (strength 0.4, 20 ddim steps, seed 42) on $in"
+echo "run-demo: img2img (strength 0.3, 20 ddim steps, seed 42) on $in"
 start=$(date +%s)
 HOME=$home gimp-console-2.10 -i -d -f -b "
   (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE \"$in\" \"$in\")))
          (drawable (car (gimp-image-get-active-drawable img))))
     (plug-in-diffusion-img2img RUN-NONINTERACTIVE img drawable
-                               0.4 20 \"ddim\" 42 \"\")
+                               0.3 20 \"ddim\" 42 \"\")
     (gimp-file-save RUN-NONINTERACTIVE img drawable \"$out\" \"$out\")
     (gimp-image-delete img))" -b '(gimp-quit 0)'
 

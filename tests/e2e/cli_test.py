@@ -33,6 +33,11 @@ def main():
     ap.add_argument("--cli", required=True)
     ap.add_argument("--model", required=True)
     ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--sample", help="a photograph, for --min-psnr")
+    ap.add_argument("--min-psnr", type=float,
+                    help="a trained model: at strength 0.1 (t0 = 100, where "
+                    "the noised input is near 16 dB) the result must stay "
+                    "this close to the photograph, in dB")
     args = ap.parse_args()
     steps = str(args.steps)
 
@@ -94,6 +99,20 @@ def main():
         if proc.returncode == 0:
             check(np.array_equal(pngfile.read(out0)[0], src),
                   f"{name}: strength 0 returns the input bit for bit")
+
+    if args.min_psnr is not None:
+        photo = pngfile.read(args.sample)[0].astype(np.float64)
+        out = path("sample-0.1.png")
+        proc = run("img2img", args.sample, "-o", out, "--strength", "0.1",
+                   "--steps", "10", "--seed", "3")
+        check(proc.returncode == 0, "sample at strength 0.1 runs")
+        if proc.returncode == 0:
+            got = pngfile.read(out)[0].astype(np.float64)
+            mse = ((got - photo) ** 2).mean()
+            psnr = 10 * np.log10(255.0 ** 2 / max(mse, 1e-12))
+            check(psnr >= args.min_psnr,
+                  f"the model denoises: strength 0.1 gives {psnr:.2f} dB "
+                  f"against the photograph (at least {args.min_psnr})")
 
     # Bad input: a clear message, a non-zero exit, the output untouched.
     inp = path("rgba8.png")
