@@ -408,6 +408,7 @@ norm_stats (const float *x, int c, size_t n_pixels, size_t nb, float *mean,
    within 2 ulp of expf; the scalar form below does the same arithmetic. */
 typedef float ops_v4sf __attribute__ ((vector_size (16)));
 typedef int32_t ops_v4si __attribute__ ((vector_size (16)));
+typedef uint32_t ops_v4su __attribute__ ((vector_size (16)));
 
 #define OPS_EXP_LO -87.0f
 #define OPS_EXP_HI 88.0f
@@ -425,7 +426,7 @@ ops_v4_silu (ops_v4sf v)
   const ops_v4sf lo = { OPS_EXP_LO, OPS_EXP_LO, OPS_EXP_LO, OPS_EXP_LO };
   const ops_v4sf hi = { OPS_EXP_HI, OPS_EXP_HI, OPS_EXP_HI, OPS_EXP_HI };
   ops_v4sf x = -v, t, n, r, p, scale;
-  ops_v4si bits;
+  ops_v4su bits;
 
   x = ops_v4_select (x < lo, lo, x); /* NaN compares false: kept */
   x = ops_v4_select (x > hi, hi, x);
@@ -439,7 +440,8 @@ ops_v4_silu (ops_v4sf v)
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  bits = (__builtin_convertvector(n, ops_v4si) + 127) << 23;
+  /* NaN converts to INT_MIN (cvttps2dq); its result stays NaN through p. */
+  bits = (ops_v4su)(__builtin_convertvector(n, ops_v4si) + 127) << 23;
   scale = (ops_v4sf)bits;
   return v / (1.0f + p * scale);
 }
@@ -448,8 +450,10 @@ static inline float
 silu1 (float v)
 {
   float x = -v, t, n, r, p, scale;
-  int32_t bits;
+  uint32_t bits;
 
+  if (isnan (v))
+    return v; /* (int32_t) NaN is undefined; the vector path gives NaN */
   x = x < OPS_EXP_LO ? OPS_EXP_LO : x;
   x = x > OPS_EXP_HI ? OPS_EXP_HI : x;
   t = x * 1.44269504088896341f;
@@ -462,7 +466,7 @@ silu1 (float v)
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  bits = ((int32_t)n + 127) << 23;
+  bits = (uint32_t)((int32_t)n + 127) << 23;
   memcpy (&scale, &bits, sizeof scale);
   return v / (1.0f + p * scale);
 }
