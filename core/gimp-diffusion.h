@@ -221,12 +221,43 @@ void gd_image_free (gd_image *img);
 
 /* ---------------------------------------------------------------- tasks */
 
+/* Where a task is in its work, reported after every network evaluation.
+ * done/total count evaluations over the whole job, tiles included. */
+typedef struct
+{
+  int done;   /* network evaluations done so far */
+  int total;  /* ... and in all */
+  int step;   /* sampler step, 1-based */
+  int steps;  /* sampler steps */
+  int tile;   /* tile being computed, 1-based */
+  int tiles;  /* tiles per step (1 when untiled) */
+} gd_progress_info;
+
+/* Return non-zero to cancel: the task then returns GD_ERR_CANCELLED and
+ * leaves `out` empty. */
+typedef int (*gd_task_progress_fn) (void *user_data,
+                                    const gd_progress_info *info);
+
 typedef struct
 {
   gd_sampler_params sampler;
-  double strength;          /* img2img: t0 = round(strength * T) */
-  gd_progress_fn progress;  /* may be NULL */
+  double strength;      /* img2img: t0 = round(strength * T); inpaint: 1
+                           fills anew, < 1 refines what is there; upscale:
+                           start from a noised resize at t0 < T when < 1 */
+  int scale;            /* upscale: 2 or 4 */
+  double sigma;         /* denoise: noise standard deviation on the 0..255
+                           scale; <= 0: estimate it from the image */
+  int one_step;         /* denoise: return x0_hat(t*), the MMSE estimate */
+  int resample_jumps;   /* inpaint, stochastic samplers: RePaint resampling
+                           rounds per step (1 = none) */
+  size_t memory_budget; /* bytes the network may use; 0 = default */
+  int tile_size;        /* 0: chosen from memory_budget */
+  int origin_x;         /* where `in` sits in the whole image, so that noise */
+  int origin_y;         /* keyed by pixel is the same for a crop (preview) */
+  gd_progress_fn progress; /* (done, total); may be NULL */
   void *progress_data;
+  gd_task_progress_fn task_progress; /* richer, may be NULL */
+  void *task_progress_data;
 } gd_task_params;
 
 void gd_task_params_init (gd_task_params *p);
@@ -235,6 +266,31 @@ void gd_task_params_init (gd_task_params *p);
  * sample back.  `out` is allocated with the same size and channels. */
 int gd_img2img (gd_model *model, const gd_task_params *p, const gd_image *in,
                 gd_image *out, gd_error *err);
+
+/* inpaint: `mask` (1 channel, in's size, 0..1: 1 = regenerate, fractional
+ * = feathered edge).  Pixels where mask == 0 come out bit-identical. */
+int gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
+                const gd_image *mask, gd_image *out, gd_error *err);
+
+/* upscale by p->scale (2 or 4): DDNM with A = s x s box average; `out` is
+ * allocated scale times larger. */
+int gd_upscale (gd_model *model, const gd_task_params *p, const gd_image *in,
+                gd_image *out, gd_error *err);
+
+/* denoise: the photo is x_t* with sqrt((1-abar)/abar) = sigma (on the
+ * [-1, 1] scale); sampled down to 0, or one step (MMSE). */
+int gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
+                gd_image *out, gd_error *err);
+
+/* The noise standard deviation of an image on the 0..255 scale, by a
+ * robust estimator (median absolute deviation of a fine residual). */
+double gd_estimate_sigma (const gd_image *in);
+
+/* How many network evaluations a task will make (tiles included), for time
+ * estimates; -1 with err set when the parameters are invalid. */
+int gd_task_nfe (const gd_model *model, const char *task,
+                 const gd_task_params *p, int width, int height,
+                 gd_error *err);
 
 #ifdef __cplusplus
 }
