@@ -1,6 +1,8 @@
 #!/bin/bash
 # Installs the Debian 12 packages that building, installing and testing
-# gimp-diffusion need (as root, or through sudo).
+# gimp-diffusion need (as root, or through sudo).  clang-14 and
+# libclang-rt-14-dev build the fuzzers (tools/fuzz.sh), valgrind checks the
+# CLI for memory errors and leaks (tests/robustness).
 set -euo pipefail
 
 packages=(
@@ -9,6 +11,7 @@ packages=(
   libgimp2.0-dev libgegl-dev gimp
   python3 python3-numpy python3-pil python3-torch
   gettext
+  clang-14 libclang-rt-14-dev valgrind
 )
 
 if [ "$(id -u)" -eq 0 ]; then
