@@ -71,6 +71,7 @@ test_image_conversions (void)
          "gray = channel mean (%g)", gray.data[0]);
   CHECK (gray.data[1] == 1.0f, "clamped to 1 (%g)", gray.data[1]);
   CHECK (gray.data[2] == 0.0f, "NaN to 0 (%g)", gray.data[2]);
+  gd_image_free (&back); /* reused below: a refused alloc leaves it empty */
 
   CHECK (gd_image_alloc (&back, 0, 5, 3, &err) == GD_ERR_INVALID
              && back.data == NULL && strstr (err.message, "positive"),

@@ -17,7 +17,8 @@ set -- -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
 if [ -n "$dict" ]; then
   set -- "$@" -dict="$dict"
 fi
-# Sanitizer reports end the run: libFuzzer saves the input that caused them.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-abort_on_error=1:detect_leaks=1}"
-export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:abort_on_error=1:print_stacktrace=1}"
+# Sanitizer reports end the run (libFuzzer saves the input that caused
+# them); a huge allocation is reported by libFuzzer's -rss_limit_mb.
+export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1"
+export UBSAN_OPTIONS="halt_on_error=1:abort_on_error=1:print_stacktrace=1"
 exec "$fuzzer" "$@" "$workdir/corpus" "$seeds"
