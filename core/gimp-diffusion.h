@@ -227,9 +227,10 @@ typedef struct
 {
   int done;   /* network evaluations done so far */
   int total;  /* ... and in all */
-  int step;   /* sampler step, 1-based */
-  int steps;  /* sampler steps */
-  int tile;   /* tile being computed, 1-based */
+  int step;   /* evaluation of the whole image (a sampler step, or a
+                 DPM-Solver stage, or a RePaint round), 1-based */
+  int steps;  /* ... and in all: total = steps * tiles */
+  int tile;   /* tile just computed, 1-based */
   int tiles;  /* tiles per step (1 when untiled) */
 } gd_progress_info;
 
@@ -249,7 +250,8 @@ typedef struct
                            scale; <= 0: estimate it from the image */
   int one_step;         /* denoise: return x0_hat(t*), the MMSE estimate */
   int resample_jumps;   /* inpaint, stochastic samplers: RePaint resampling
-                           rounds per step (1 = none) */
+                           rounds per step (0 or 1 = none; > 1 with a
+                           deterministic sampler is refused) */
   size_t memory_budget; /* bytes the network may use; 0 = default */
   int tile_size;        /* 0: chosen from memory_budget */
   int origin_x;         /* where `in` sits in the whole image, so that noise */
@@ -268,26 +270,46 @@ int gd_img2img (gd_model *model, const gd_task_params *p, const gd_image *in,
                 gd_image *out, gd_error *err);
 
 /* inpaint: `mask` (1 channel, in's size, 0..1: 1 = regenerate, fractional
- * = feathered edge).  Pixels where mask == 0 come out bit-identical. */
+ * = feathered edge).  Pixels where mask == 0 come out bit-identical; the
+ * rest is mask gen + (1 - mask) in.  Stochastic samplers re-impose the
+ * known pixels on x_s (RePaint, with p->resample_jumps rounds), the
+ * deterministic ones project x0_hat onto them; with the shipped model the
+ * stochastic way fills far better (ddim with eta 0.85 is the CLI's
+ * default).  The network runs only on the mask's bounding box and some
+ * context around it.  An empty mask, or strength 0, returns the input. */
 int gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
                 const gd_image *mask, gd_image *out, gd_error *err);
 
 /* upscale by p->scale (2 or 4): DDNM with A = s x s box average; `out` is
- * allocated scale times larger. */
+ * allocated scale times larger, and its s x s box averages are `in` (to
+ * float precision; the projection is made within 0..1).  strength 1
+ * starts from pure noise, below 1 from the noised bilinear resize, 0 is
+ * that resize alone.  ddim with eta 0.85 (DDNM's) is recommended. */
 int gd_upscale (gd_model *model, const gd_task_params *p, const gd_image *in,
                 gd_image *out, gd_error *err);
 
 /* denoise: the photo is x_t* with sqrt((1-abar)/abar) = sigma (on the
- * [-1, 1] scale); sampled down to 0, or one step (MMSE). */
+ * [-1, 1] scale, 2 p->sigma / 255; p->sigma <= 0: gd_estimate_sigma),
+ * scaled by sqrt(abar_t*) and sampled from t0 = ceil(t*) (the noise topped
+ * up from sigma to sigma(t0)) down to 0, or, with one_step, x0_hat(t*) at
+ * the fractional t* (the MMSE estimate: one evaluation).  strength is not
+ * used. */
 int gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
                 gd_image *out, gd_error *err);
 
 /* The noise standard deviation of an image on the 0..255 scale, by a
- * robust estimator (median absolute deviation of a fine residual). */
+ * robust estimator (median absolute deviation of a fine residual), or -1
+ * when it cannot tell (smaller than 3 x 3, every pixel clipped, no
+ * memory). */
 double gd_estimate_sigma (const gd_image *in);
 
 /* How many network evaluations a task will make (tiles included), for time
- * estimates; -1 with err set when the parameters are invalid. */
+ * estimates; -1 with err set when the parameters are invalid.  task:
+ * "img2img", "inpaint", "upscale" or "denoise"; width x height is the
+ * input's size.  inpaint: the count for a mask over the whole image (the
+ * network runs only around the mask, so it is an upper bound).  denoise
+ * with sigma <= 0 and not one_step: refused, as the count depends on the
+ * estimate (call gd_estimate_sigma and pass it). */
 int gd_task_nfe (const gd_model *model, const char *task,
                  const gd_task_params *p, int width, int height,
                  gd_error *err);

@@ -1,10 +1,12 @@
-/* main.c: gimp-diffusion-cli, the command-line front end over the task API. */
+/* main.c: gimp-diffusion-cli, the command-line front end over the task API:
+ * img2img, inpaint, upscale and denoise on PNG files. */
 #include "gimp-diffusion.h"
 #include "png-io.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,12 +16,30 @@
 
 #define PROG "gimp-diffusion-cli"
 
-/* Exit codes: 0 done, 1 the run failed (a file, the model), 2 bad usage. */
+/* Exit codes: 0 done, 1 the run failed (a file, the model), 2 bad usage;
+ * 128 + the signal when interrupted (nothing written). */
 enum
 {
   EXIT_RUN_FAILED = 1,
   EXIT_USAGE = 2
 };
+
+typedef enum
+{
+  TOOL_IMG2IMG,
+  TOOL_INPAINT,
+  TOOL_UPSCALE,
+  TOOL_DENOISE
+} cli_tool;
+
+static const char *const tool_names[] = { "img2img", "inpaint", "upscale",
+                                          "denoise" };
+
+/* What --strength and --eta mean when they are not given, per tool: inpaint
+ * and upscale steer every step, which ddim does well only with fresh noise
+ * (DDNM's eta = 0.85; docs/tools.md has the figures). */
+static const double tool_strength[] = { 0.5, 1.0, 0.5, 0.5 };
+static const double tool_eta[] = { 0.0, 0.85, 0.85, 0.0 };
 
 static void
 usage (FILE *out)
@@ -28,12 +48,19 @@ usage (FILE *out)
   int i;
 
   fprintf (out,
-           "Usage: " PROG " img2img IN.png -o OUT.png [OPTIONS]\n"
+           "Usage: " PROG " COMMAND IN.png -o OUT.png [OPTIONS]\n"
            "\n"
-           "Re-imagines IN.png with a denoising diffusion model (SDEdit):\n"
-           "noises it to t0 = strength * T and samples back to t = 0.\n"
-           "Gray and RGB PNGs, 8 or 16 bit; alpha is kept as it is and the\n"
-           "output has the input's bit depth.\n"
+           "Runs a denoising diffusion model on IN.png.  Commands:\n"
+           "  img2img   re-imagines the image (SDEdit): noised to\n"
+           "            t0 = strength * T and sampled back\n"
+           "  inpaint   regenerates where --mask is white, keeps where it is\n"
+           "            black (gray: a feathered edge); pixels under black\n"
+           "            stay bit for bit\n"
+           "  upscale   enlarges --scale times with plausible detail (DDNM);\n"
+           "            the result, box-downsampled, is the input\n"
+           "  denoise   removes Gaussian noise of --sigma\n"
+           "Gray and RGB PNGs, 8 or 16 bit; alpha is kept as it is (upscale\n"
+           "enlarges it) and the output has the input's bit depth.\n"
            "\n"
            "Options:\n"
            "  -o, --output PATH   where to write the result (required)\n"
@@ -47,20 +74,35 @@ usage (FILE *out)
   fprintf (out,
            "\n"
            "  --steps N           network evaluations, 1..1000 (default: 20)\n"
-           "  --strength S        0..1, how far from the input (default: 0.5;\n"
-           "                      0 returns the input unchanged)\n"
+           "  --strength S        0..1, how far from the input: img2img 0.5,\n"
+           "                      inpaint 1 (anew; below 1 refines what is\n"
+           "                      there), upscale 0.5 (from a noised resize;\n"
+           "                      1 from pure noise) by default; 0 returns\n"
+           "                      the input (upscale: the plain resize)\n"
            "  --seed N            noise seed, 0..2^64-1 (default: 0); a\n"
            "                      negative 32-bit value means the same as in\n"
            "                      the GIMP plug-in\n"
            "  --eta E             ddim only: 0 deterministic, 1 stochastic\n"
-           "                      (default: 0)\n"
+           "                      (default: 0; inpaint and upscale: 0.85)\n"
+           "  --mask MASK.png     inpaint: the region to regenerate, IN's size\n"
+           "  --jumps N           inpaint with a stochastic sampler: RePaint\n"
+           "                      resampling rounds per step (default: 1)\n"
+           "  --scale 2|4         upscale: the factor (default: 2)\n"
+           "  --sigma N|auto      denoise: the noise's standard deviation on\n"
+           "                      the 0..255 scale, or estimated from the\n"
+           "                      image (default: auto)\n"
+           "  --one-step          denoise: one network evaluation, the MMSE\n"
+           "                      estimate (sharpest PSNR, softest look)\n"
+           "  --memory MIB        memory for the network; larger images are\n"
+           "                      done in tiles (default: 512)\n"
+           "  --tile N            tile side in pixels (default: from --memory)\n"
            "  --threads N         worker threads, 0 = all cores (default: 0)\n"
            "  -q, --quiet         no progress line\n"
            "  -h, --help          this help\n"
            "  --version           the version\n"
            "\n"
            "The environment variable GD_MODEL_DIR overrides the folder of the\n"
-           "default model.\n");
+           "default model.  Ctrl-C stops a run; nothing is written then.\n");
 }
 
 static int
@@ -126,26 +168,55 @@ parse_seed (const char *s, uint64_t *out)
   return 0;
 }
 
+/* ---------------------------------------------------------------- progress */
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_signal (int sig)
+{
+  interrupted = sig;
+}
+
+/* SIGINT and SIGTERM ask the run to stop at its next tile; a second one
+ * kills as usual (SA_RESETHAND). */
+static void
+catch_signals (void)
+{
+  struct sigaction sa;
+
+  memset (&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESETHAND;
+  sigemptyset (&sa.sa_mask);
+  sigaction (SIGINT, &sa, NULL);
+  sigaction (SIGTERM, &sa, NULL);
+}
+
 typedef struct
 {
+  const char *tool;
   int quiet;
   int tty;
-  int last;
+  int done;
 } progress_state;
 
 static int
-report_progress (void *user_data, int done, int total)
+report_progress (void *user_data, const gd_progress_info *info)
 {
   progress_state *state = user_data;
 
-  if (state->quiet)
-    return 0;
-  if (state->tty)
-    fprintf (stderr, "\rimg2img: step %d of %d", done, total);
-  else
-    fprintf (stderr, "img2img: step %d of %d\n", done, total);
-  state->last = done;
-  return 0;
+  state->done = info->done;
+  if (!state->quiet)
+    {
+      fprintf (stderr, "%s%s: step %d of %d", state->tty ? "\r" : "",
+               state->tool, info->step, info->steps);
+      if (info->tiles > 1)
+        fprintf (stderr, ", tile %d of %d (%d of %d evaluations)", info->tile,
+                 info->tiles, info->done, info->total);
+      fputs (state->tty ? "  " : "\n", stderr);
+    }
+  return interrupted != 0;
 }
 
 static double
@@ -157,8 +228,115 @@ now_seconds (void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-int
-main (int argc, char **argv)
+/* ---------------------------------------------------------------- files */
+
+/* The mask as one 0..1 channel: a gray PNG's value, an RGB PNG's mean;
+ * its alpha is not looked at.  It must have the image's size. */
+static int
+read_mask (const char *path, const char *in_path, const gd_image *in,
+           gd_image *mask)
+{
+  gd_png png;
+  gd_error err;
+  size_t n, i;
+
+  gd_error_clear (&err);
+  if (gd_png_read (path, &png, &err) != GD_OK)
+    {
+      fprintf (stderr, PROG ": the mask: %s\n", err.message);
+      return -1;
+    }
+  if (png.color.width != in->width || png.color.height != in->height)
+    {
+      fprintf (stderr,
+               PROG ": the mask %s is %d x %d, the image %s is %d x %d: "
+                    "they must have the same size\n",
+               path, png.color.width, png.color.height, in_path, in->width,
+               in->height);
+      gd_png_free (&png);
+      return -1;
+    }
+  if (gd_image_alloc (mask, in->width, in->height, 1, &err) != GD_OK)
+    {
+      fprintf (stderr, PROG ": the mask: %s\n", err.message);
+      gd_png_free (&png);
+      return -1;
+    }
+  n = (size_t)in->width * (size_t)in->height;
+  for (i = 0; i < n; i++)
+    {
+      const float *px = png.color.data + i * png.color.channels;
+
+      mask->data[i] = png.color.channels == 1
+                          ? px[0]
+                          : (px[0] + px[1] + px[2]) / 3.0f;
+    }
+  gd_png_free (&png);
+  return 0;
+}
+
+/* Nearest replication of the alpha plane, scale times (upscale). */
+static uint16_t *
+enlarge_alpha (const uint16_t *alpha, int width, int height, int scale)
+{
+  size_t out_w = (size_t)width * scale, out_h = (size_t)height * scale;
+  uint16_t *out = malloc (out_w * out_h * sizeof *out);
+
+  if (out == NULL)
+    return NULL;
+  for (size_t y = 0; y < out_h; y++)
+    for (size_t x = 0; x < out_w; x++)
+      out[y * out_w + x] = alpha[(y / scale) * width + x / scale];
+  return out;
+}
+
+/* ---------------------------------------------------------------- main */
+
+typedef struct
+{
+  cli_tool tool;
+  const char *in_path;
+  const char *out_path;
+  const char *model_path;
+  const char *mask_path;
+  int strength_given;
+  int sigma_auto;
+  long threads;
+  int quiet;
+  gd_task_params params;
+} cli_args;
+
+/* Options a tool does not take are refused rather than ignored. */
+static int
+check_tool_options (const cli_args *a, const int *given)
+{
+  static const struct
+  {
+    int option;
+    const char *name;
+    cli_tool tool;
+  } only[] = { { 'm', "--mask", TOOL_INPAINT },
+               { 'j', "--jumps", TOOL_INPAINT },
+               { 'x', "--scale", TOOL_UPSCALE },
+               { 's', "--sigma", TOOL_DENOISE },
+               { '1', "--one-step", TOOL_DENOISE } };
+  char what[64];
+
+  for (size_t k = 0; k < sizeof only / sizeof only[0]; k++)
+    if (given[only[k].option] && a->tool != only[k].tool)
+      {
+        snprintf (what, sizeof what, "%s is an option of %s", only[k].name,
+                  tool_names[only[k].tool]);
+        return usage_error ("%s", what);
+      }
+  if (given['t'] && a->tool == TOOL_DENOISE)
+    return usage_error ("%s", "--strength is not an option of denoise (the "
+                              "noise level sets the start: --sigma)");
+  return 0;
+}
+
+static int
+parse_args (int argc, char **argv, cli_args *a)
 {
   enum
   {
@@ -168,6 +346,13 @@ main (int argc, char **argv)
     OPT_STRENGTH,
     OPT_SEED,
     OPT_ETA,
+    OPT_MASK,
+    OPT_JUMPS,
+    OPT_SCALE,
+    OPT_SIGMA,
+    OPT_ONE_STEP,
+    OPT_MEMORY,
+    OPT_TILE,
     OPT_THREADS,
     OPT_VERSION
   };
@@ -179,137 +364,285 @@ main (int argc, char **argv)
           { "strength", required_argument, NULL, OPT_STRENGTH },
           { "seed", required_argument, NULL, OPT_SEED },
           { "eta", required_argument, NULL, OPT_ETA },
+          { "mask", required_argument, NULL, OPT_MASK },
+          { "jumps", required_argument, NULL, OPT_JUMPS },
+          { "scale", required_argument, NULL, OPT_SCALE },
+          { "sigma", required_argument, NULL, OPT_SIGMA },
+          { "one-step", no_argument, NULL, OPT_ONE_STEP },
+          { "memory", required_argument, NULL, OPT_MEMORY },
+          { "tile", required_argument, NULL, OPT_TILE },
           { "threads", required_argument, NULL, OPT_THREADS },
           { "quiet", no_argument, NULL, 'q' },
           { "help", no_argument, NULL, 'h' },
           { "version", no_argument, NULL, OPT_VERSION },
           { NULL, 0, NULL, 0 } };
-  const char *command = NULL, *in_path = NULL, *out_path = NULL;
-  const char *model_path = NULL;
-  gd_task_params params;
-  progress_state progress = { 0, 0, 0 };
-  gd_png png, result;
-  gd_model *model;
-  gd_error err;
-  long threads = 0, lv;
-  double start;
-  int opt, status;
-
-  gd_task_params_init (&params);
-  params.sampler.sampler = "ddim";
+  gd_task_params *p = &a->params;
+  int given[128] = { 0 };
+  const char *command;
+  long lv;
+  int opt, k;
 
   opterr = 0;
   while ((opt = getopt_long (argc, argv, ":o:qh", options, NULL)) != -1)
     switch (opt)
       {
       case 'o':
-        out_path = optarg;
+        a->out_path = optarg;
         break;
       case OPT_MODEL:
-        model_path = optarg;
+        a->model_path = optarg;
         break;
       case OPT_SAMPLER:
         if (!gd_sampler_is_known (optarg))
           return usage_error ("unknown sampler '%s'", optarg);
-        params.sampler.sampler = optarg;
+        p->sampler.sampler = optarg;
         break;
       case OPT_STEPS:
         if (parse_long (optarg, 1, GD_T_MAX, &lv) != 0)
           return usage_error ("--steps '%s': expected an integer 1..1000",
                               optarg);
-        params.sampler.steps = (int)lv;
+        p->sampler.steps = (int)lv;
         break;
       case OPT_STRENGTH:
-        if (parse_double (optarg, 0.0, 1.0, &params.strength) != 0)
+        if (parse_double (optarg, 0.0, 1.0, &p->strength) != 0)
           return usage_error ("--strength '%s': expected a number 0..1",
                               optarg);
+        given['t'] = 1;
         break;
       case OPT_SEED:
-        if (parse_seed (optarg, &params.sampler.seed) != 0)
+        if (parse_seed (optarg, &p->sampler.seed) != 0)
           return usage_error ("--seed '%s': expected an integer 0..2^64-1",
                               optarg);
         break;
       case OPT_ETA:
-        if (parse_double (optarg, 0.0, 1.0, &params.sampler.eta) != 0)
+        if (parse_double (optarg, 0.0, 1.0, &p->sampler.eta) != 0)
           return usage_error ("--eta '%s': expected a number 0..1", optarg);
+        given['e'] = 1;
+        break;
+      case OPT_MASK:
+        a->mask_path = optarg;
+        given['m'] = 1;
+        break;
+      case OPT_JUMPS:
+        if (parse_long (optarg, 1, 100, &lv) != 0)
+          return usage_error ("--jumps '%s': expected an integer 1..100",
+                              optarg);
+        p->resample_jumps = (int)lv;
+        given['j'] = 1;
+        break;
+      case OPT_SCALE:
+        if (strcmp (optarg, "2") != 0 && strcmp (optarg, "4") != 0)
+          return usage_error ("--scale '%s': unsupported scale (2 or 4)",
+                              optarg);
+        p->scale = optarg[0] - '0';
+        given['x'] = 1;
+        break;
+      case OPT_SIGMA:
+        a->sigma_auto = strcmp (optarg, "auto") == 0;
+        if (!a->sigma_auto
+            && (parse_double (optarg, 0.0, 255.0, &p->sigma) != 0
+                || !(p->sigma > 0.0)))
+          return usage_error ("--sigma '%s': expected a number above 0, up "
+                              "to 255, or 'auto'",
+                              optarg);
+        given['s'] = 1;
+        break;
+      case OPT_ONE_STEP:
+        p->one_step = 1;
+        given['1'] = 1;
+        break;
+      case OPT_MEMORY:
+        if (parse_long (optarg, 16, 1L << 20, &lv) != 0)
+          return usage_error ("--memory '%s': expected MiB, 16..1048576",
+                              optarg);
+        p->memory_budget = (size_t)lv << 20;
+        break;
+      case OPT_TILE:
+        if (parse_long (optarg, 1, 1 << 16, &lv) != 0)
+          return usage_error ("--tile '%s': expected a side in pixels",
+                              optarg);
+        p->tile_size = (int)lv;
         break;
       case OPT_THREADS:
-        if (parse_long (optarg, 0, 1024, &threads) != 0)
+        if (parse_long (optarg, 0, 1024, &a->threads) != 0)
           return usage_error ("--threads '%s': expected an integer 0..1024",
                               optarg);
         break;
       case 'q':
-        progress.quiet = 1;
+        a->quiet = 1;
         break;
       case 'h':
         usage (stdout);
-        return 0;
+        exit (0);
       case OPT_VERSION:
         printf (PROG " " GD_VERSION "\n");
-        return 0;
+        exit (0);
       case ':':
         return usage_error ("option '%s' needs a value", argv[optind - 1]);
       default:
         return usage_error ("unknown option '%s'", argv[optind - 1]);
       }
 
+  if (optind >= argc)
+    return usage_error ("%s", "no command given (expected img2img, inpaint, "
+                              "upscale or denoise)");
+  command = argv[optind++];
+  for (k = 0; k < 4 && strcmp (command, tool_names[k]) != 0; k++)
+    ;
+  if (k == 4)
+    return usage_error ("unknown command '%s' (expected img2img, inpaint, "
+                        "upscale or denoise)",
+                        command);
+  a->tool = (cli_tool)k;
   if (optind < argc)
-    command = argv[optind++];
-  if (command == NULL)
-    return usage_error ("%s", "no command given (expected img2img)");
-  if (strcmp (command, "img2img") != 0)
-    return usage_error ("unknown command '%s' (expected img2img)", command);
-  if (optind < argc)
-    in_path = argv[optind++];
-  if (in_path == NULL)
-    return usage_error ("%s", "img2img: no input file given");
+    a->in_path = argv[optind++];
+  if (a->in_path == NULL)
+    return usage_error ("%s: no input file given", command);
   if (optind < argc)
     return usage_error ("unexpected argument '%s'", argv[optind]);
-  if (out_path == NULL)
-    return usage_error ("%s", "img2img: no output file given (-o OUT.png)");
-  if (model_path == NULL)
-    model_path = gd_model_default_path ();
+  if (a->out_path == NULL)
+    return usage_error ("%s: no output file given (-o OUT.png)", command);
+  if (check_tool_options (a, given) != 0)
+    return EXIT_USAGE;
+  if (a->tool == TOOL_INPAINT && a->mask_path == NULL)
+    return usage_error ("%s", "inpaint: no mask given (--mask MASK.png)");
+  if (!given['t'])
+    p->strength = tool_strength[a->tool];
+  if (!given['e'])
+    p->sampler.eta = tool_eta[a->tool];
+  if (a->model_path == NULL)
+    a->model_path = gd_model_default_path ();
+  return 0;
+}
+
+static int
+run_tool (const cli_args *a, gd_model *model, const gd_image *in,
+          const gd_image *mask, gd_image *out, gd_error *err)
+{
+  switch (a->tool)
+    {
+    case TOOL_IMG2IMG:
+      return gd_img2img (model, &a->params, in, out, err);
+    case TOOL_INPAINT:
+      return gd_inpaint (model, &a->params, in, mask, out, err);
+    case TOOL_UPSCALE:
+      return gd_upscale (model, &a->params, in, out, err);
+    case TOOL_DENOISE:
+      return gd_denoise (model, &a->params, in, out, err);
+    }
+  return gd_error_set (err, GD_ERR_INVALID, "unknown tool");
+}
+
+int
+main (int argc, char **argv)
+{
+  cli_args args;
+  progress_state progress = { NULL, 0, 0, 0 };
+  gd_png png, result;
+  gd_image mask = { 0, 0, 0, NULL };
+  gd_model *model;
+  gd_error err;
+  const char *tool;
+  double start;
+  int status;
+
+  memset (&args, 0, sizeof args);
+  gd_task_params_init (&args.params);
+  args.params.sampler.sampler = "ddim";
+  args.sigma_auto = 1;
+  status = parse_args (argc, argv, &args);
+  if (status != 0)
+    return status;
+  tool = tool_names[args.tool];
 
   gd_error_clear (&err);
-  gd_set_threads ((int)threads);
-  if (gd_png_read (in_path, &png, &err) != GD_OK)
+  gd_set_threads ((int)args.threads);
+  if (gd_png_read (args.in_path, &png, &err) != GD_OK)
     {
       fprintf (stderr, PROG ": %s\n", err.message);
       return EXIT_RUN_FAILED;
     }
-  model = gd_model_load (model_path, &err);
+  if (args.tool == TOOL_INPAINT
+      && read_mask (args.mask_path, args.in_path, &png.color, &mask) != 0)
+    {
+      gd_png_free (&png);
+      return EXIT_RUN_FAILED;
+    }
+  if (args.tool == TOOL_DENOISE && args.sigma_auto)
+    {
+      args.params.sigma = gd_estimate_sigma (&png.color);
+      if (args.params.sigma < 0.0)
+        {
+          fprintf (stderr,
+                   PROG ": denoise: cannot estimate the noise of %s (too "
+                        "small, or every pixel clipped): give --sigma\n",
+                   args.in_path);
+          gd_png_free (&png);
+          return EXIT_RUN_FAILED;
+        }
+      /* A clean image estimates near 0: denoise at t = 1 at least. */
+      if (args.params.sigma == 0.0)
+        args.params.sigma = 1e-3;
+      if (!args.quiet)
+        fprintf (stderr, "denoise: estimated sigma %.2f (0..255 scale)\n",
+                 args.params.sigma);
+    }
+  model = gd_model_load (args.model_path, &err);
   if (model == NULL)
     {
       fprintf (stderr, PROG ": cannot load the model: %s\n", err.message);
+      gd_image_free (&mask);
       gd_png_free (&png);
       return EXIT_RUN_FAILED;
     }
 
+  progress.tool = tool;
+  progress.quiet = args.quiet;
   progress.tty = isatty (STDERR_FILENO);
-  params.progress = report_progress;
-  params.progress_data = &progress;
+  args.params.task_progress = report_progress;
+  args.params.task_progress_data = &progress;
+  catch_signals ();
   memset (&result, 0, sizeof result);
   start = now_seconds ();
-  status = gd_img2img (model, &params, &png.color, &result.color, &err);
-  if (progress.tty && progress.last > 0 && !progress.quiet)
+  status = run_tool (&args, model, &png.color, &mask, &result.color, &err);
+  if (progress.tty && progress.done > 0 && !progress.quiet)
     fputc ('\n', stderr);
   gd_model_free (model);
+  gd_image_free (&mask);
   if (status != GD_OK)
     {
-      fprintf (stderr, PROG ": img2img failed: %s\n", err.message);
+      if (status == GD_ERR_CANCELLED && interrupted)
+        fprintf (stderr, PROG ": %s: interrupted (%s); nothing written\n",
+                 tool, err.message);
+      else
+        fprintf (stderr, PROG ": %s failed: %s\n", tool, err.message);
       gd_png_free (&png);
-      return EXIT_RUN_FAILED;
+      return status == GD_ERR_CANCELLED && interrupted ? 128 + interrupted
+                                                       : EXIT_RUN_FAILED;
     }
-  if (!progress.quiet)
-    fprintf (stderr, "img2img: %d x %d, %d network evaluations in %.2f s\n",
-             png.color.width, png.color.height, progress.last,
-             now_seconds () - start);
+  if (!args.quiet)
+    fprintf (stderr, "%s: %d x %d -> %d x %d, %d network evaluations in %.2f s\n",
+             tool, png.color.width, png.color.height, result.color.width,
+             result.color.height, progress.done, now_seconds () - start);
 
   /* The alpha and the bit depth of the input go back out unchanged. */
-  result.alpha = png.alpha;
   result.bit_depth = png.bit_depth;
-  status = gd_png_write (out_path, &result, &err);
-  result.alpha = NULL;
+  result.alpha = png.alpha;
+  if (png.alpha != NULL && args.tool == TOOL_UPSCALE)
+    {
+      result.alpha = enlarge_alpha (png.alpha, png.color.width,
+                                    png.color.height, args.params.scale);
+      if (result.alpha == NULL)
+        {
+          fprintf (stderr, PROG ": out of memory for the alpha\n");
+          gd_png_free (&result);
+          gd_png_free (&png);
+          return EXIT_RUN_FAILED;
+        }
+    }
+  status = gd_png_write (args.out_path, &result, &err);
+  if (result.alpha == png.alpha)
+    result.alpha = NULL;
   gd_png_free (&result);
   gd_png_free (&png);
   if (status != GD_OK)

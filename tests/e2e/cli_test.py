@@ -160,7 +160,7 @@ def main():
     bad(["img2img", inp, "-o", out, "--frobnicate"], "unknown option",
         "unknown option")
     bad(["img2img", inp], "no output", "no -o")
-    bad(["inpaint", inp, "-o", out], "unknown command", "unknown command")
+    bad(["sharpen", inp, "-o", out], "unknown command", "unknown command")
     bad(["img2img", inp, "-o", out], "cannot load the model",
         "missing model file", model=path("no-such-model.safetensors"))
     bad(["img2img", inp, "-o", out], "cannot load the model",

@@ -1,0 +1,110 @@
+/* task-denoise.c: denoise: the noisy photo y = x0 + sigma eps is, scaled
+ * by sqrt(abar_t*), the state x_t* of the forward process where
+ * sqrt((1-abar)/abar) = sigma; the reverse process from there, or one step
+ * to x0_hat(t*) (the MMSE estimate). */
+#include "image.h"
+#include "task.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+gd_task_denoise_start (const gd_schedule *sched, double sigma, double *t_star,
+                       int *t0, gd_error *err)
+{
+  double abar_T = sched->abar[sched->T];
+  double sigma_max = 255.0 / 2.0 * sqrt ((1.0 - abar_T) / abar_T);
+  int t;
+
+  if (!(sigma >= 0.0 && sigma <= sigma_max))
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "denoise: sigma %g is outside 0..%.0f (t = T)",
+                         sigma, sigma_max);
+  *t_star = gd_schedule_t_of_sigma (sched, 2.0 * sigma / 255.0);
+  t = (int)ceil (*t_star);
+  *t0 = t < 1 ? 1 : t > sched->T ? sched->T : t;
+  return GD_OK;
+}
+
+/* x <- x0_hat(t*) = (x_t - sqrt(1-abar) eps_hat) / sqrt(abar), with
+ * x_t = sqrt(abar) y: one evaluation at the fractional t*. */
+static int
+denoise_one_step (gd_task *task, double t_star, gd_error *err)
+{
+  double abar = gd_schedule_abar_at (task->sched, t_star);
+  float scale = (float)sqrt (abar);
+  float ratio = (float)sqrt ((1.0 - abar) / abar);
+  float *eps = malloc (task->n * sizeof (float));
+  int status;
+
+  if (eps == NULL)
+    return gd_error_set (err, GD_ERR_NOMEM,
+                         "denoise: out of memory for a %d x %d image",
+                         task->width, task->height);
+  for (size_t i = 0; i < task->n; i++)
+    task->x[i] *= scale;
+  status = gd_net_eps (&task->net, task->x, t_star, eps, task->n, err);
+  if (status == GD_OK)
+    for (size_t i = 0; i < task->n; i++)
+      task->x[i] = task->x[i] / scale - ratio * eps[i];
+  free (eps);
+  return status;
+}
+
+int
+gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
+            gd_image *out, gd_error *err)
+{
+  const gd_schedule *sched;
+  gd_task task;
+  double sigma, t_star;
+  int t0, status;
+
+  assert (out != NULL);
+  memset (out, 0, sizeof *out);
+  status = gd_task_check ("denoise", model, p, in, err);
+  if (status != GD_OK)
+    return status;
+  sched = &gd_model_get_info (model)->schedule;
+  if (isnan (p->sigma))
+    return gd_error_set (err, GD_ERR_INVALID, "denoise: sigma is NaN");
+  sigma = p->sigma > 0.0 ? p->sigma : gd_estimate_sigma (in);
+  if (sigma < 0.0)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "denoise: cannot estimate the noise of a %d x %d "
+                         "image (too small, or every pixel clipped): give "
+                         "sigma",
+                         in->width, in->height);
+  status = gd_task_denoise_start (sched, sigma, &t_star, &t0, err);
+  if (status != GD_OK)
+    return status;
+
+  status = gd_task_begin (&task, "denoise", model, p, in->width, in->height,
+                          p->origin_x, p->origin_y,
+                          p->one_step ? 1 : gd_sampler_nfe (&p->sampler, t0),
+                          err);
+  if (status != GD_OK)
+    return status;
+  gd_image_to_planar (in, task.x);
+  if (p->one_step)
+    status = denoise_one_step (&task, t_star, err);
+  else
+    {
+      /* y has sigma; the integer t0 >= t* wants sigma(t0): the difference
+       * is drawn, then x_t0 = sqrt(abar_t0) (y + top-up z). */
+      double abar = sched->abar[t0];
+      double sigma_t0 = sqrt ((1.0 - abar) / abar);
+      double sigma_y = 2.0 * sigma / 255.0;
+      double top_up = sqrt (fmax (0.0, sigma_t0 * sigma_t0 - sigma_y * sigma_y));
+
+      gd_task_add_noise (&task, task.x, sqrt (abar), sqrt (abar) * top_up,
+                         gd_task_stream (GD_STREAM_TOP_UP, 0, 0));
+      status = gd_task_sample (&task, t0, NULL, err);
+    }
+  if (status == GD_OK)
+    status = gd_task_output (&task, in->channels, out, err);
+  gd_task_end (&task);
+  return status;
+}

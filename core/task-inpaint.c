@@ -1,0 +1,341 @@
+/* task-inpaint.c: inpaint: the masked pixels regenerated, the known ones
+ * re-imposed at every step: RePaint (Lugmayr et al. 2022) for the
+ * stochastic samplers, with its resampling rounds; x0_hat projected onto
+ * the known pixels (DDNM with A = the known pixels) for the deterministic
+ * ones.  Pixels where the mask is 0 come out bit-identical. */
+#include "image.h"
+#include "sampler-internal.h"
+#include "task.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct
+{
+  gd_task *task;
+  const float *known; /* x0 of the region, planar [-1, 1] */
+  const float *keep;  /* one plane: 1 - mask, how much of x0 is imposed */
+  int rounds;         /* RePaint rounds per step (stochastic samplers) */
+  float *z;           /* n floats: noise */
+  float *x_t;         /* n floats each: a resampling round's x_t, eps_hat */
+  float *eps;
+  gd_error *err;
+} inpaint_ctx;
+
+/* Deterministic samplers: x0_hat <- keep x0 + (1 - keep) x0_hat. */
+static void
+inpaint_project (void *user_data, float *x0_hat, size_t n, double t)
+{
+  inpaint_ctx *ctx = user_data;
+  size_t plane = ctx->task->plane;
+
+  (void)t;
+  for (size_t i = 0; i < n; i++)
+    {
+      float keep = ctx->keep[i % plane];
+      float v = x0_hat[i] < -1.0f ? -1.0f : x0_hat[i] > 1.0f ? 1.0f : x0_hat[i];
+
+      x0_hat[i] = v + keep * (ctx->known[i] - v);
+    }
+}
+
+/* x_s <- keep q(x_s | x0) + (1 - keep) x_s, the known pixels noised to s
+ * (exact at s = 0). */
+static void
+inpaint_impose (inpaint_ctx *ctx, float *x, double s, uint64_t stream)
+{
+  const gd_task *task = ctx->task;
+  double abar = gd_schedule_abar_at (task->sched, s);
+  float scale_x0 = (float)sqrt (abar), scale_z = (float)sqrt (1.0 - abar);
+
+  if (s > 0.0)
+    gd_task_noise (task, stream, ctx->z);
+  for (size_t i = 0; i < task->n; i++)
+    {
+      float keep = ctx->keep[i % task->plane];
+
+      if (keep > 0.0f)
+        {
+          float known = s > 0.0 ? scale_x0 * ctx->known[i] + scale_z * ctx->z[i]
+                                : ctx->known[i];
+
+          x[i] += keep * (known - x[i]);
+        }
+    }
+}
+
+/* One redone step t -> s of the posterior samplers, from ctx->x_t into x:
+ * x_s = c_xt x_t + c_x0 x0_hat + sqrt(var) z, as sampler.c takes it. */
+static int
+inpaint_redo_step (inpaint_ctx *ctx, float *x, double t, double s, int step,
+                   int round)
+{
+  gd_task *task = ctx->task;
+  const gd_sampler_params *sp = &task->p->sampler;
+  double abar_t = gd_schedule_abar_at (task->sched, t);
+  double alpha = sqrt (abar_t), sigma = sqrt (1.0 - abar_t);
+  gd_step_coef c;
+  int status;
+
+  status = gd_net_eps (&task->net, ctx->x_t, t, ctx->eps, task->n, ctx->err);
+  if (status != GD_OK)
+    return status;
+  if (strcmp (sp->sampler, "ddpm") == 0)
+    gd_coef_ddpm (task->sched, (int)t, &c);
+  else if (strcmp (sp->sampler, "skip-step") == 0)
+    gd_coef_posterior (task->sched, t, s, &c);
+  else
+    gd_coef_ddim (task->sched, t, s, sp->eta, &c);
+  gd_task_noise (task, gd_task_stream (GD_STREAM_REDO, step, round), ctx->z);
+  for (size_t i = 0; i < task->n; i++)
+    {
+      double x0 = ((double)ctx->x_t[i] - sigma * ctx->eps[i]) / alpha;
+
+      if (sp->clip_x0)
+        x0 = fmin (1.0, fmax (-1.0, x0));
+      x[i] = (float)(c.c_xt * ctx->x_t[i] + c.c_x0 * x0
+                     + sqrt (c.var) * ctx->z[i]);
+    }
+  return GD_OK;
+}
+
+/* Stochastic samplers, after every step t -> s: RePaint.  With rounds > 1,
+ * the known pixels are imposed, the state taken back up to t with
+ * q(x_t | x_s) and the step redone, rounds - 1 times; then the known pixels
+ * are imposed on the final x_s. */
+static void
+inpaint_repaint (void *user_data, float *x, size_t n, double s, int step)
+{
+  inpaint_ctx *ctx = user_data;
+  gd_task *task = ctx->task;
+  double t = task->net.last_t;
+
+  assert (n == task->n);
+  if (task->net.pending != GD_OK)
+    return;
+  for (int round = 1; round < ctx->rounds && s > 0.0; round++)
+    {
+      double abar_jump = gd_schedule_abar_at (task->sched, t)
+                         / gd_schedule_abar_at (task->sched, s);
+      float scale_x = (float)sqrt (abar_jump);
+      float scale_z = (float)sqrt (1.0 - abar_jump);
+      int status;
+
+      inpaint_impose (ctx, x, s,
+                      gd_task_stream (GD_STREAM_KNOWN, step, round - 1));
+      gd_task_noise (task, gd_task_stream (GD_STREAM_JUMP, step, round),
+                     ctx->z);
+      for (size_t i = 0; i < n; i++)
+        ctx->x_t[i] = scale_x * x[i] + scale_z * ctx->z[i];
+      status = inpaint_redo_step (ctx, x, t, s, step, round);
+      if (status != GD_OK)
+        {
+          task->net.pending = status;
+          return;
+        }
+    }
+  inpaint_impose (ctx, x, s,
+                  gd_task_stream (GD_STREAM_KNOWN, step, ctx->rounds - 1));
+}
+
+/* mask: 1 channel, in's size, finite values in 0..1. */
+static int
+inpaint_check_mask (const gd_image *in, const gd_image *mask, gd_error *err)
+{
+  size_t count;
+
+  if (mask == NULL || mask->data == NULL)
+    return gd_error_set (err, GD_ERR_INVALID, "inpaint: no mask");
+  if (mask->channels != 1)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "inpaint: the mask has %d channels, expected 1",
+                         mask->channels);
+  if (mask->width != in->width || mask->height != in->height)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "inpaint: the mask is %d x %d, the image %d x %d",
+                         mask->width, mask->height, in->width, in->height);
+  count = (size_t)mask->width * (size_t)mask->height;
+  for (size_t i = 0; i < count; i++)
+    if (!(mask->data[i] >= 0.0f && mask->data[i] <= 1.0f))
+      return gd_error_set (err, GD_ERR_INVALID,
+                           "inpaint: mask value %g at (%zu, %zu) is outside "
+                           "0..1",
+                           mask->data[i], i % (size_t)mask->width,
+                           i / (size_t)mask->width);
+  return GD_OK;
+}
+
+/* The mask's bounding box, grown by `margin` pixels of context and cut at
+ * the image; 0 when the mask is empty. */
+static int
+inpaint_region (const gd_image *mask, int margin, int *rx, int *ry, int *rw,
+                int *rh)
+{
+  int x0 = mask->width, y0 = mask->height, x1 = -1, y1 = -1;
+
+  for (int y = 0; y < mask->height; y++)
+    for (int x = 0; x < mask->width; x++)
+      if (mask->data[(size_t)y * mask->width + x] > 0.0f)
+        {
+          x0 = x < x0 ? x : x0;
+          x1 = x > x1 ? x : x1;
+          y0 = y < y0 ? y : y0;
+          y1 = y > y1 ? y : y1;
+        }
+  if (x1 < 0)
+    return 0;
+  x0 = x0 - margin < 0 ? 0 : x0 - margin;
+  y0 = y0 - margin < 0 ? 0 : y0 - margin;
+  x1 = x1 + margin >= mask->width ? mask->width - 1 : x1 + margin;
+  y1 = y1 + margin >= mask->height ? mask->height - 1 : y1 + margin;
+  *rx = x0;
+  *ry = y0;
+  *rw = x1 - x0 + 1;
+  *rh = y1 - y0 + 1;
+  return 1;
+}
+
+/* The rectangle of `in` at (rx, ry), rw x rh, as planar RGB [-1, 1]. */
+static void
+inpaint_crop_planar (const gd_image *in, int rx, int ry, int rw, int rh,
+                     float *planar)
+{
+  size_t plane = (size_t)rw * (size_t)rh;
+  int chans = in->channels;
+
+  for (int y = 0; y < rh; y++)
+    for (int x = 0; x < rw; x++)
+      {
+        const float *px = in->data + ((size_t)(ry + y) * in->width + rx + x)
+                                         * chans;
+        size_t i = (size_t)y * rw + x;
+
+        for (int c = 0; c < 3; c++)
+          planar[c * plane + i] = 2.0f * px[chans == 1 ? 0 : c] - 1.0f;
+      }
+}
+
+static int
+inpaint_copy_input (const gd_image *in, gd_image *out, gd_error *err)
+{
+  int status = gd_image_alloc (out, in->width, in->height, in->channels, err);
+
+  if (status == GD_OK)
+    memcpy (out->data, in->data,
+            (size_t)in->width * in->height * in->channels * sizeof (float));
+  return status;
+}
+
+int
+gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
+            const gd_image *mask, gd_image *out, gd_error *err)
+{
+  const gd_model_info *info;
+  inpaint_ctx ctx;
+  gd_sampler_hooks hooks = { NULL, NULL, NULL, NULL };
+  gd_image gen = { 0, 0, 0, NULL };
+  gd_task task;
+  float *known = NULL, *keep = NULL, *scratch = NULL;
+  int rx, ry, rw, rh, t0, rounds, stochastic, status;
+
+  assert (out != NULL);
+  memset (out, 0, sizeof *out);
+  status = gd_task_check ("inpaint", model, p, in, err);
+  if (status == GD_OK)
+    status = inpaint_check_mask (in, mask, err);
+  if (status != GD_OK)
+    return status;
+  stochastic = gd_task_sampler_is_stochastic (&p->sampler);
+  rounds = p->resample_jumps < 1 ? 1 : p->resample_jumps;
+  if (rounds > 1 && !stochastic)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "inpaint: resampling (%d rounds) needs a stochastic "
+                         "sampler (ddpm, skip-step, or ddim with eta > 0); "
+                         "%s%s projects x0_hat instead",
+                         rounds, p->sampler.sampler,
+                         strcmp (p->sampler.sampler, "ddim") == 0
+                             ? " with eta = 0"
+                             : "");
+
+  info = gd_model_get_info (model);
+  /* Nothing to regenerate: the input, bit for bit, without the network. */
+  if (p->strength == 0.0
+      || !inpaint_region (mask, 2 * gd_tiling_overlap (info), &rx, &ry, &rw,
+                          &rh))
+    return inpaint_copy_input (in, out, err);
+
+  t0 = gd_task_t0 (&info->schedule, p->strength);
+  status = gd_task_begin (&task, "inpaint", model, p, rw, rh,
+                          p->origin_x + rx, p->origin_y + ry,
+                          gd_task_sampler_evals (&p->sampler, t0, rounds),
+                          err);
+  if (status != GD_OK)
+    return status;
+  known = malloc (task.n * sizeof (float));
+  keep = malloc (task.plane * sizeof (float));
+  if (stochastic)
+    scratch = malloc ((rounds > 1 ? 3 : 1) * task.n * sizeof (float));
+  if (known == NULL || keep == NULL || (stochastic && scratch == NULL))
+    {
+      status = gd_error_set (err, GD_ERR_NOMEM,
+                             "inpaint: out of memory for a %d x %d region",
+                             rw, rh);
+      goto done;
+    }
+  inpaint_crop_planar (in, rx, ry, rw, rh, known);
+  for (int y = 0; y < rh; y++)
+    for (int x = 0; x < rw; x++)
+      keep[(size_t)y * rw + x]
+          = 1.0f - mask->data[(size_t)(ry + y) * mask->width + rx + x];
+
+  ctx.task = &task;
+  ctx.known = known;
+  ctx.keep = keep;
+  ctx.rounds = rounds;
+  ctx.z = scratch;
+  ctx.x_t = rounds > 1 ? scratch + task.n : NULL;
+  ctx.eps = rounds > 1 ? scratch + 2 * task.n : NULL;
+  ctx.err = err;
+  hooks.user_data = &ctx;
+  if (stochastic)
+    hooks.x_s = inpaint_repaint;
+  else
+    hooks.x0_hat = inpaint_project;
+
+  /* From q(x_t0 | x0): at t0 = T pure noise, below it the region refined. */
+  memcpy (task.x, known, task.n * sizeof (float));
+  gd_task_q_sample (&task, task.x, info->schedule.abar[t0],
+                    GD_RNG_STREAM_START);
+  status = gd_task_sample (&task, t0, &hooks, err);
+  if (status == GD_OK)
+    status = gd_task_output (&task, in->channels, &gen, err);
+  if (status == GD_OK)
+    status = inpaint_copy_input (in, out, err);
+  if (status == GD_OK)
+    {
+      /* out = mask gen + (1 - mask) in, where the mask is not 0. */
+      int chans = in->channels;
+
+      for (int y = 0; y < rh; y++)
+        for (int x = 0; x < rw; x++)
+          {
+            float m = mask->data[(size_t)(ry + y) * mask->width + rx + x];
+            float *dst = out->data
+                         + ((size_t)(ry + y) * out->width + rx + x) * chans;
+            const float *src = gen.data + ((size_t)y * rw + x) * chans;
+
+            for (int c = 0; c < chans && m > 0.0f; c++)
+              dst[c] = m == 1.0f ? src[c] : m * src[c] + (1.0f - m) * dst[c];
+          }
+    }
+
+done:
+  gd_image_free (&gen);
+  free (known);
+  free (keep);
+  free (scratch);
+  gd_task_end (&task);
+  return status;
+}

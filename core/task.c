@@ -1,0 +1,367 @@
+/* task.c: what the four tools share: parameters, checks, the state of the
+ * whole grid, noise keyed by absolute pixel, the sampler run over the
+ * tiled network, and the count of network evaluations. */
+#include "task.h"
+#include "image.h"
+
+#include <assert.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Noise drawn per gd_rng_normal_fill call (a stack buffer). */
+#define NOISE_CHUNK 1024
+/* RePaint's rounds per step, at most. */
+#define MAX_RESAMPLE_ROUNDS 100
+
+void
+gd_task_params_init (gd_task_params *p)
+{
+  assert (p != NULL);
+  memset (p, 0, sizeof *p);
+  gd_sampler_params_init (&p->sampler);
+  p->strength = 0.5;
+  p->scale = 2;
+  p->sigma = 0.0;
+  p->one_step = 0;
+  p->resample_jumps = 1;
+  p->memory_budget = 0;
+  p->tile_size = 0;
+  p->progress = NULL;
+  p->progress_data = NULL;
+  p->task_progress = NULL;
+  p->task_progress_data = NULL;
+}
+
+int
+gd_task_check (const char *name, gd_model *model, const gd_task_params *p,
+               const gd_image *in, gd_error *err)
+{
+  const gd_model_info *info;
+
+  if (model == NULL)
+    return gd_error_set (err, GD_ERR_INVALID, "%s: no model", name);
+  if (p == NULL)
+    return gd_error_set (err, GD_ERR_INVALID, "%s: no parameters", name);
+  if (in == NULL || in->data == NULL || in->width <= 0 || in->height <= 0)
+    return gd_error_set (err, GD_ERR_INVALID, "%s: no input image", name);
+  if (in->channels != 1 && in->channels != 3)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: input has %d channels, expected 1 (gray) or 3 "
+                         "(RGB)",
+                         name, in->channels);
+  if (!(p->strength >= 0.0 && p->strength <= 1.0))
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: strength %g is outside 0..1", name, p->strength);
+  if (p->sampler.sampler == NULL || !gd_sampler_is_known (p->sampler.sampler))
+    return gd_error_set (err, GD_ERR_INVALID, "%s: unknown sampler \"%s\"",
+                         name,
+                         p->sampler.sampler ? p->sampler.sampler : "(null)");
+  if (p->sampler.steps < 1)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: steps must be at least 1 (got %d)", name,
+                         p->sampler.steps);
+  if (!(p->sampler.eta >= 0.0 && p->sampler.eta <= 1.0))
+    return gd_error_set (err, GD_ERR_INVALID, "%s: eta %g is outside 0..1",
+                         name, p->sampler.eta);
+  if (p->resample_jumps < 0 || p->resample_jumps > MAX_RESAMPLE_ROUNDS)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: %d resampling rounds (expected 1..%d)", name,
+                         p->resample_jumps, MAX_RESAMPLE_ROUNDS);
+  if (p->tile_size < 0)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: tile size %d (expected 0 = from the memory "
+                         "budget, or a side in pixels)",
+                         name, p->tile_size);
+  if (p->origin_x < 0 || p->origin_y < 0
+      || p->origin_x > INT_MAX / 4 - in->width
+      || p->origin_y > INT_MAX / 4 - in->height)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: origin %d, %d is outside the image plane",
+                         name, p->origin_x, p->origin_y);
+  info = gd_model_get_info (model);
+  if (info->in_channels != 3)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: the model takes %d channels, expected 3", name,
+                         info->in_channels);
+  if (info->schedule.T < 1 || info->schedule.T > GD_T_MAX)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: the model's schedule has T = %d", name,
+                         info->schedule.T);
+  if ((size_t)in->width > SIZE_MAX / 48 / sizeof (float) / (size_t)in->height)
+    return gd_error_set (err, GD_ERR_NOMEM,
+                         "%s: a %d x %d image overflows memory sizes", name,
+                         in->width, in->height);
+  return GD_OK;
+}
+
+int
+gd_task_t0 (const gd_schedule *sched, double strength)
+{
+  int t0 = (int)lround (strength * sched->T);
+
+  return t0 < 1 ? 1 : t0 > sched->T ? sched->T : t0;
+}
+
+int
+gd_task_sampler_is_stochastic (const gd_sampler_params *sp)
+{
+  return strcmp (sp->sampler, "ddpm") == 0
+         || strcmp (sp->sampler, "skip-step") == 0
+         || (strcmp (sp->sampler, "ddim") == 0 && sp->eta > 0.0);
+}
+
+int
+gd_task_sampler_evals (const gd_sampler_params *sp, int t0, int rounds)
+{
+  int evals = gd_sampler_nfe (sp, t0);
+
+  /* RePaint redoes every step but the last (to t = 0) rounds - 1 times. */
+  if (rounds > 1 && gd_task_sampler_is_stochastic (sp) && evals > 1)
+    evals += (rounds - 1) * (evals - 1);
+  return evals;
+}
+
+int
+gd_task_begin (gd_task *task, const char *name, gd_model *model,
+               const gd_task_params *p, int width, int height, int origin_x,
+               int origin_y, int evals, gd_error *err)
+{
+  int status;
+
+  memset (task, 0, sizeof *task);
+  task->name = name;
+  task->model = model;
+  task->p = p;
+  task->sched = &gd_model_get_info (model)->schedule;
+  task->width = width;
+  task->height = height;
+  task->origin_x = origin_x;
+  task->origin_y = origin_y;
+  task->plane = (size_t)width * (size_t)height;
+  task->n = 3 * task->plane;
+
+  status = gd_net_init (&task->net, model, p, width, height, evals, err);
+  if (status != GD_OK)
+    {
+      /* The tiling's message, with the tool's name in front. */
+      char reason[sizeof err->message];
+
+      if (err == NULL)
+        return status;
+      memcpy (reason, err->message, sizeof reason);
+      return gd_error_set (err, status, "%s: %s", name, reason);
+    }
+  task->x = malloc (task->n * sizeof (float));
+  if (task->x == NULL)
+    goto nomem;
+  if (gd_task_sampler_is_stochastic (&p->sampler))
+    {
+      size_t i = 0;
+
+      if (task->n > SIZE_MAX / sizeof (uint64_t))
+        goto nomem;
+      task->noise_index = malloc (task->n * sizeof (uint64_t));
+      if (task->noise_index == NULL)
+        goto nomem;
+      for (int c = 0; c < 3; c++)
+        for (int y = 0; y < height; y++)
+          for (int x = 0; x < width; x++)
+            task->noise_index[i++]
+                = gd_noise_key (c, origin_x + x, origin_y + y);
+    }
+  return GD_OK;
+
+nomem:
+  gd_task_end (task);
+  return gd_error_set (err, GD_ERR_NOMEM,
+                       "%s: out of memory for the state of a %d x %d image",
+                       name, width, height);
+}
+
+void
+gd_task_end (gd_task *task)
+{
+  free (task->x);
+  free (task->noise_index);
+  task->x = NULL;
+  task->noise_index = NULL;
+  gd_net_free (&task->net);
+}
+
+void
+gd_task_noise (const gd_task *task, uint64_t stream, float *z)
+{
+  const uint64_t seed = task->p->sampler.seed;
+
+  /* A row's keys are consecutive: one fill per row. */
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < task->height; y++)
+      gd_rng_normal_fill (
+          seed, stream,
+          gd_noise_key (c, task->origin_x, task->origin_y + y),
+          z + c * task->plane + (size_t)y * task->width, (size_t)task->width);
+}
+
+void
+gd_task_add_noise (const gd_task *task, float *x, double scale_x,
+                   double scale_z, uint64_t stream)
+{
+  const uint64_t seed = task->p->sampler.seed;
+  const float a = (float)scale_x, b = (float)scale_z;
+  float z[NOISE_CHUNK];
+
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < task->height; y++)
+      {
+        float *row = x + c * task->plane + (size_t)y * task->width;
+
+        for (int first = 0; first < task->width; first += NOISE_CHUNK)
+          {
+            int len = task->width - first < NOISE_CHUNK ? task->width - first
+                                                        : NOISE_CHUNK;
+
+            gd_rng_normal_fill (seed, stream,
+                                gd_noise_key (c, task->origin_x + first,
+                                              task->origin_y + y),
+                                z, (size_t)len);
+            for (int i = 0; i < len; i++)
+              row[first + i] = a * row[first + i] + b * z[i];
+          }
+      }
+}
+
+void
+gd_task_q_sample (const gd_task *task, float *x, double abar, uint64_t stream)
+{
+  gd_task_add_noise (task, x, sqrt (abar), sqrt (1.0 - abar), stream);
+}
+
+int
+gd_task_sample (gd_task *task, int t0, const gd_sampler_hooks *hooks,
+                gd_error *err)
+{
+  gd_sampler_hooks h = { NULL, NULL, NULL, NULL };
+  int status;
+
+  if (hooks != NULL)
+    h = *hooks;
+  h.noise_index = task->noise_index;
+  status = gd_sample (task->sched, &task->p->sampler, task->x, task->n, t0,
+                      gd_net_eps, &task->net, &h, NULL, NULL, err);
+  if (status != GD_OK)
+    return status;
+  for (size_t i = 0; i < task->n; i++)
+    if (!isfinite (task->x[i]))
+      return gd_error_set (err, GD_ERR_NUMERIC,
+                           "%s: the result holds NaN or Inf (element %zu)",
+                           task->name, i);
+  return GD_OK;
+}
+
+int
+gd_task_output (const gd_task *task, int channels, gd_image *out,
+                gd_error *err)
+{
+  int status = gd_image_alloc (out, task->width, task->height, channels, err);
+
+  if (status != GD_OK)
+    return status;
+  gd_image_from_planar (task->x, out);
+  return GD_OK;
+}
+
+/* ---------------------------------------------------------------- counts */
+
+int
+gd_task_nfe (const gd_model *model, const char *task,
+             const gd_task_params *p, int width, int height, gd_error *err)
+{
+  const gd_model_info *info;
+  const gd_schedule *sched;
+  gd_tiling tiling;
+  int evals, grid_w = width, grid_h = height;
+
+  if (model == NULL || task == NULL || p == NULL)
+    return gd_error_set (err, GD_ERR_INVALID, "gd_task_nfe: NULL argument"),
+           -1;
+  if (width <= 0 || height <= 0)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: image size %d x %d: both sides must be positive",
+                         task, width, height),
+           -1;
+  if (p->sampler.sampler == NULL || !gd_sampler_is_known (p->sampler.sampler)
+      || p->sampler.steps < 1 || !(p->strength >= 0.0 && p->strength <= 1.0))
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: unknown sampler, steps < 1 or strength outside "
+                         "0..1",
+                         task),
+           -1;
+  info = gd_model_get_info (model);
+  sched = &info->schedule;
+
+  if (strcmp (task, "img2img") == 0 || strcmp (task, "inpaint") == 0)
+    {
+      int rounds = strcmp (task, "inpaint") == 0 ? p->resample_jumps : 1;
+
+      evals = p->strength == 0.0
+                  ? 0
+                  : gd_task_sampler_evals (&p->sampler,
+                                           gd_task_t0 (sched, p->strength),
+                                           rounds);
+    }
+  else if (strcmp (task, "upscale") == 0)
+    {
+      if (p->scale != 2 && p->scale != 4)
+        return gd_error_set (err, GD_ERR_INVALID,
+                             "upscale: scale %d is not supported (2 or 4)",
+                             p->scale),
+               -1;
+      if (width > INT_MAX / 4 / p->scale || height > INT_MAX / 4 / p->scale)
+        return gd_error_set (err, GD_ERR_INVALID,
+                             "upscale: %d x %d is too large", width, height),
+               -1;
+      grid_w = width * p->scale;
+      grid_h = height * p->scale;
+      evals = p->strength == 0.0
+                  ? 0
+                  : gd_sampler_nfe (&p->sampler,
+                                    gd_task_t0 (sched, p->strength));
+    }
+  else if (strcmp (task, "denoise") == 0)
+    {
+      double t_star;
+      int t0;
+
+      if (p->one_step)
+        evals = 1;
+      else if (!(p->sigma > 0.0))
+        return gd_error_set (err, GD_ERR_INVALID,
+                             "denoise: sigma is to be estimated from the "
+                             "image: estimate it first (gd_estimate_sigma) "
+                             "and pass it for a count"),
+               -1;
+      else if (gd_task_denoise_start (sched, p->sigma, &t_star, &t0, err)
+               != GD_OK)
+        return -1;
+      else
+        evals = gd_sampler_nfe (&p->sampler, t0);
+    }
+  else
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "unknown task \"%s\" (img2img, inpaint, upscale, "
+                         "denoise)",
+                         task),
+           -1;
+
+  if (gd_tiling_plan (&tiling, info, grid_w, grid_h, p->memory_budget,
+                      p->tile_size, err)
+      != GD_OK)
+    return -1;
+  if (evals > INT_MAX / gd_tiling_count (&tiling))
+    return gd_error_set (err, GD_ERR_INVALID, "%s: too many evaluations",
+                         task),
+           -1;
+  return evals * gd_tiling_count (&tiling);
+}

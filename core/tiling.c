@@ -1,0 +1,389 @@
+/* tiling.c: the network on an image of any size, on overlapping tiles
+ * blended with smootherstep weights, the tile size chosen from a memory
+ * budget (darktable's tiling, stable-diffusion.cpp's blend). */
+#include "tiling.h"
+#include "ops.h"
+
+#include <assert.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* 8 levels and 16 blocks per level at most (unet.c's limits). */
+#define NET_MAX_SKIPS (1 + 8 * 17)
+/* The smallest tile, in multiples of the downsampling factor. */
+#define TILE_MIN_FACTORS 4
+
+int
+gd_tiling_overlap (const gd_model_info *info)
+{
+  int f = info->downsample_factor > 0 ? info->downsample_factor : 1;
+  /* 8 cells of the coarsest level, and 32 pixels at least.  On the shipped
+   * model (f = 8) each doubling of the overlap halves the tiled pass's
+   * error: RMS eps_hat difference 0.0028 / 0.0010 / 0.0006 at 32 / 64 / 96
+   * pixels (256-pixel tiles, t = 200); 64 costs 27 % more pixels at the
+   * default budget's tile (docs/tools.md). */
+  int overlap = 8 * f;
+
+  while (overlap < 32)
+    overlap += f;
+  return overlap;
+}
+
+/* a = max (a, b) */
+static void
+grow (double *a, double b)
+{
+  if (b > *a)
+    *a = b;
+}
+
+static double
+conv_col (int cin, int stride, int h_out, int w_out)
+{
+  return (double)gd_conv2d_col_floats (cin, 3, stride, h_out, w_out,
+                                       (size_t)1 << 18);
+}
+
+double
+gd_tiling_tile_bytes (const gd_model_info *info, int tile_w, int tile_h)
+{
+  const int base = info->base_channels, n_res = info->n_res_blocks;
+  const int n_levels = info->n_levels, f = info->downsample_factor;
+  int pw = (tile_w + f - 1) / f * f, ph = (tile_h + f - 1) / f * f;
+  int skip_ch[NET_MAX_SKIPS], n_skip = 0, ch = base, level, i;
+  double skips = 0, cat = 0, hidden = 0, scratch = 0, col = 0, pads;
+
+  /* unet.c's plan_work, walked as model_walk binds the blocks. */
+  skips += (double)base * pw * ph;
+  col = conv_col (info->in_channels, 1, ph, pw);
+  skip_ch[n_skip++] = base;
+  for (level = 0; level < n_levels; level++)
+    {
+      int out_ch = base * info->channel_mult[level];
+      int h = ph >> level, w = pw >> level;
+      double px = (double)h * w;
+
+      for (i = 0; i < n_res && n_skip < NET_MAX_SKIPS - 1; i++)
+        {
+          if (ch > out_ch)
+            grow (&scratch, ch * px);
+          grow (&hidden, out_ch * px);
+          grow (&col, conv_col (ch, 1, h, w));
+          grow (&col, conv_col (out_ch, 1, h, w));
+          ch = out_ch;
+          skips += ch * px;
+          skip_ch[n_skip++] = ch;
+        }
+      if (level < n_levels - 1 && n_skip < NET_MAX_SKIPS - 1)
+        {
+          grow (&col, conv_col (ch, 2, h / 2, w / 2));
+          skips += ch * px / 4;
+          skip_ch[n_skip++] = ch;
+        }
+    }
+  {
+    double px = (double)(ph >> (n_levels - 1)) * (pw >> (n_levels - 1));
+
+    grow (&cat, ch * px);
+    grow (&hidden, ch * px);
+  }
+  for (level = n_levels - 1; level >= 0; level--)
+    {
+      int out_ch = base * info->channel_mult[level];
+      int h = ph >> level, w = pw >> level;
+      double px = (double)h * w;
+
+      for (i = 0; i <= n_res && n_skip > 0; i++)
+        {
+          int cin = ch + skip_ch[--n_skip];
+
+          grow (&cat, cin * px);
+          grow (&hidden, out_ch * px);
+          grow (&col, conv_col (cin, 1, h, w));
+          grow (&col, conv_col (out_ch, 1, h, w));
+          ch = out_ch;
+        }
+      if (level > 0)
+        {
+          grow (&col, conv_col (ch, 1, 2 * h, 2 * w));
+          grow (&cat, ch * px * 4);
+        }
+    }
+  grow (&col, conv_col (ch, 1, ph, pw));
+  /* The padded input and output, and this file's tile buffers. */
+  pads = 2.0 * info->in_channels * pw * ph + 2.0 * 3 * tile_w * tile_h;
+  return 4.0 * (skips + 2 * cat + hidden + scratch + col + pads);
+}
+
+/* One axis: n tiles of stride + overlap (the last one cut at `size`). */
+static void
+plan_axis (int size, int tile, int overlap, int f, int *n, int *stride)
+{
+  int count, step;
+
+  if (size <= tile)
+    {
+      *n = 1;
+      *stride = size;
+      return;
+    }
+  /* As few tiles as fit, then the stride evened out over them. */
+  count = (size - overlap + (tile - overlap) - 1) / (tile - overlap);
+  step = (size - overlap + count - 1) / count;
+  step = (step + f - 1) / f * f;
+  /* A pixel lies in two tiles at most: each ramp within its own stride. */
+  if (step < overlap)
+    step = overlap;
+  *stride = step;
+  *n = (size - overlap + step - 1) / step;
+}
+
+int
+gd_tiling_plan (gd_tiling *tiling, const gd_model_info *info, int width,
+                int height, size_t memory_budget, int tile_size,
+                gd_error *err)
+{
+  const int f = info->downsample_factor > 0 ? info->downsample_factor : 1;
+  const int overlap = gd_tiling_overlap (info);
+  const int min_tile = 2 * overlap > TILE_MIN_FACTORS * f
+                           ? 2 * overlap
+                           : TILE_MIN_FACTORS * f;
+  double budget = memory_budget ? (double)memory_budget
+                                : (double)GD_DEFAULT_MEMORY_BUDGET;
+  int tile;
+
+  assert (width > 0 && height > 0);
+  memset (tiling, 0, sizeof *tiling);
+  if (tile_size < 0)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "tile size %d: must be positive (0 = from the "
+                         "memory budget)",
+                         tile_size);
+  if (tile_size > 0)
+    {
+      tile = tile_size / f * f;
+      if (tile < min_tile)
+        return gd_error_set (err, GD_ERR_INVALID,
+                             "tile size %d is below the smallest, %d (twice "
+                             "the %d-pixel overlap)",
+                             tile_size, min_tile, overlap);
+    }
+  else if (gd_tiling_tile_bytes (info, width, height) <= budget)
+    tile = width > height ? width : height;
+  else
+    {
+      /* The largest square tile within the budget: bytes grow with the
+       * area, so bisect on the side. */
+      int lo = min_tile / f, hi = (width > height ? width : height) / f + 1;
+
+      if (gd_tiling_tile_bytes (info, min_tile, min_tile) > budget)
+        return gd_error_set (
+            err, GD_ERR_NOMEM,
+            "a memory budget of %.0f MiB is too small: the smallest tile "
+            "(%d x %d) needs %.0f MiB",
+            budget / (1 << 20), min_tile, min_tile,
+            gd_tiling_tile_bytes (info, min_tile, min_tile) / (1 << 20));
+      while (hi - lo > 1)
+        {
+          int mid = lo + (hi - lo) / 2;
+
+          if (gd_tiling_tile_bytes (info, mid * f, mid * f) <= budget)
+            lo = mid;
+          else
+            hi = mid;
+        }
+      tile = lo * f;
+    }
+
+  tiling->width = width;
+  tiling->height = height;
+  tiling->tile = tile;
+  plan_axis (width, tile, overlap, f, &tiling->nx, &tiling->stride_x);
+  plan_axis (height, tile, overlap, f, &tiling->ny, &tiling->stride_y);
+  tiling->overlap = tiling->nx > 1 || tiling->ny > 1 ? overlap : 0;
+  return GD_OK;
+}
+
+void
+gd_tiling_rect (const gd_tiling *tiling, int k, int *x, int *y, int *w,
+                int *h)
+{
+  int ix = k % tiling->nx, iy = k / tiling->nx;
+
+  assert (k >= 0 && k < gd_tiling_count (tiling));
+  *x = ix * tiling->stride_x;
+  *y = iy * tiling->stride_y;
+  *w = tiling->nx == 1 ? tiling->width
+                       : tiling->stride_x + tiling->overlap;
+  *h = tiling->ny == 1 ? tiling->height
+                       : tiling->stride_y + tiling->overlap;
+  if (*x + *w > tiling->width)
+    *w = tiling->width - *x;
+  if (*y + *h > tiling->height)
+    *h = tiling->height - *y;
+}
+
+/* smootherstep: u^3 (u (6u - 15) + 10), 0 at 0 and 1 at 1 with flat ends,
+ * and s(u) + s(1 - u) = 1. */
+static double
+smootherstep (double u)
+{
+  return u * u * u * (u * (6.0 * u - 15.0) + 10.0);
+}
+
+float
+gd_tiling_weight (int k, int n, int stride, int overlap, int pos)
+{
+  if (n > 1 && k > 0 && pos < overlap)
+    return (float)smootherstep ((pos + 0.5) / overlap);
+  if (n > 1 && k < n - 1 && pos >= stride)
+    return (float)(1.0 - smootherstep ((pos - stride + 0.5) / overlap));
+  return 1.0f;
+}
+
+/* ---------------------------------------------------------------- gd_net */
+
+int
+gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
+             int height, int evals, gd_error *err)
+{
+  const gd_model_info *info = gd_model_get_info (model);
+  int status;
+
+  memset (net, 0, sizeof *net);
+  net->model = model;
+  net->p = p;
+  net->channels = info->in_channels;
+  net->evals = evals;
+  net->last_t = -1.0;
+  status = gd_tiling_plan (&net->tiling, info, width, height,
+                           p->memory_budget, p->tile_size, err);
+  if (status != GD_OK)
+    return status;
+  if (gd_tiling_count (&net->tiling) > 1)
+    {
+      size_t side = (size_t)net->tiling.tile;
+      size_t tile_floats = (size_t)net->channels * side * side;
+
+      net->tile_x = malloc (tile_floats * sizeof (float));
+      net->tile_eps = malloc (tile_floats * sizeof (float));
+      net->weight_x = malloc (side * sizeof (float));
+      net->weight_y = malloc (side * sizeof (float));
+      if (net->tile_x == NULL || net->tile_eps == NULL
+          || net->weight_x == NULL || net->weight_y == NULL)
+        {
+          gd_net_free (net);
+          return gd_error_set (err, GD_ERR_NOMEM,
+                               "out of memory for %d x %d tiles",
+                               net->tiling.tile, net->tiling.tile);
+        }
+    }
+  return GD_OK;
+}
+
+void
+gd_net_free (gd_net *net)
+{
+  free (net->tile_x);
+  free (net->tile_eps);
+  free (net->weight_x);
+  free (net->weight_y);
+  net->tile_x = net->tile_eps = net->weight_x = net->weight_y = NULL;
+}
+
+/* After tile `tile` (1-based) of the current evaluation: both callbacks;
+ * non-zero when one of them asks to stop. */
+static int
+net_report (gd_net *net, int tile)
+{
+  const gd_task_params *p = net->p;
+  int tiles = gd_tiling_count (&net->tiling);
+  int done = (net->eval - 1) * tiles + tile, total = net->evals * tiles;
+  int stop = 0;
+
+  if (p->progress != NULL)
+    stop |= p->progress (p->progress_data, done, total) != 0;
+  if (p->task_progress != NULL)
+    {
+      gd_progress_info info = { done, total, net->eval, net->evals, tile,
+                                tiles };
+
+      stop |= p->task_progress (p->task_progress_data, &info) != 0;
+    }
+  return stop;
+}
+
+static int
+net_cancelled (gd_net *net, int tile, gd_error *err)
+{
+  int tiles = gd_tiling_count (&net->tiling);
+
+  return gd_error_set (err, GD_ERR_CANCELLED,
+                       "cancelled after %d of %d network evaluations",
+                       (net->eval - 1) * tiles + tile, net->evals * tiles);
+}
+
+int
+gd_net_eps (void *user_data, const float *x_t, double t, float *eps_hat,
+            size_t n, gd_error *err)
+{
+  gd_net *net = user_data;
+  const gd_tiling *tl = &net->tiling;
+  const int width = tl->width, height = tl->height, chans = net->channels;
+  const size_t plane = (size_t)width * (size_t)height;
+  int tiles = gd_tiling_count (tl), k, status;
+
+  assert (n == (size_t)chans * plane);
+  if (net->pending != GD_OK)
+    return net->pending;
+  net->eval++;
+  net->last_t = t;
+  if (tiles == 1)
+    {
+      status = gd_model_eps (net->model, x_t, width, height, t, eps_hat, err);
+      if (status != GD_OK)
+        return status;
+      return net_report (net, 1) ? net_cancelled (net, 1, err) : GD_OK;
+    }
+
+  /* The weights of a pixel's tiles sum to 1: accumulate into zeros. */
+  memset (eps_hat, 0, n * sizeof *eps_hat);
+  for (k = 0; k < tiles; k++)
+    {
+      int tx, ty, tw, th, c, i, j;
+      size_t tplane;
+
+      gd_tiling_rect (tl, k, &tx, &ty, &tw, &th);
+      tplane = (size_t)tw * (size_t)th;
+      for (c = 0; c < chans; c++)
+        for (j = 0; j < th; j++)
+          memcpy (net->tile_x + c * tplane + (size_t)j * tw,
+                  x_t + c * plane + (size_t)(ty + j) * width + tx,
+                  (size_t)tw * sizeof (float));
+      status = gd_model_eps (net->model, net->tile_x, tw, th, t,
+                             net->tile_eps, err);
+      if (status != GD_OK)
+        return status;
+      for (i = 0; i < tw; i++)
+        net->weight_x[i] = gd_tiling_weight (k % tl->nx, tl->nx, tl->stride_x,
+                                             tl->overlap, i);
+      for (j = 0; j < th; j++)
+        net->weight_y[j] = gd_tiling_weight (k / tl->nx, tl->ny, tl->stride_y,
+                                             tl->overlap, j);
+      for (c = 0; c < chans; c++)
+        for (j = 0; j < th; j++)
+          {
+            const float *src = net->tile_eps + c * tplane + (size_t)j * tw;
+            float *dst = eps_hat + c * plane + (size_t)(ty + j) * width + tx;
+            float wy = net->weight_y[j];
+
+            for (i = 0; i < tw; i++)
+              dst[i] += wy * net->weight_x[i] * src[i];
+          }
+      if (net_report (net, k + 1))
+        return net_cancelled (net, k + 1, err);
+    }
+  return GD_OK;
+}

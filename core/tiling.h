@@ -1,0 +1,92 @@
+/* tiling.h: the network on an image of any size, tile by tile, within a
+ * memory budget (core-internal). */
+#ifndef GD_TILING_H
+#define GD_TILING_H
+
+#include "gimp-diffusion.h"
+
+/* What the network may use when gd_task_params.memory_budget is 0. */
+#define GD_DEFAULT_MEMORY_BUDGET ((size_t)512 << 20)
+
+/* Tiles on a width x height grid.  Along x, tile k covers [k stride_x,
+ * min (k stride_x + stride_x + overlap, width)); the same along y.  Tile
+ * sides and starts are multiples of the network's downsampling factor, so a
+ * tile sees the image on the phase of an untiled pass, and neighbours share
+ * exactly `overlap` pixels, where their outputs are blended. */
+typedef struct
+{
+  int width;
+  int height;
+  int tile;    /* the largest tile side; >= width and height when untiled */
+  int overlap; /* shared by neighbours (0 when untiled) */
+  int stride_x;
+  int stride_y;
+  int nx; /* tiles along x */
+  int ny; /* ... and y */
+} gd_tiling;
+
+/* The overlap used for a model: context enough that a pixel weighted
+ * inside it is near what the untiled pass gives (docs/tools.md). */
+int gd_tiling_overlap (const gd_model_info *info);
+
+/* Bytes the forward pass needs on a tile_w x tile_h tile, workspace and
+ * tile buffers: a mirror of unet.c's plan, an estimate within a few %. */
+double gd_tiling_tile_bytes (const gd_model_info *info, int tile_w,
+                             int tile_h);
+
+/* Plans the tiles for a width x height grid: tile_size if > 0 (rounded
+ * down to the downsampling factor), else the largest side whose tile fits
+ * memory_budget (0: GD_DEFAULT_MEMORY_BUDGET).  One tile when the whole
+ * grid fits.  GD_ERR_INVALID or GD_ERR_NOMEM with a message when the tile
+ * is smaller than twice the overlap. */
+int gd_tiling_plan (gd_tiling *tiling, const gd_model_info *info, int width,
+                    int height, size_t memory_budget, int tile_size,
+                    gd_error *err);
+
+static inline int
+gd_tiling_count (const gd_tiling *tiling)
+{
+  return tiling->nx * tiling->ny;
+}
+
+/* Tile k (0-based, row-major): its rectangle on the grid. */
+void gd_tiling_rect (const gd_tiling *tiling, int k, int *x, int *y, int *w,
+                     int *h);
+
+/* The blend weight of a pixel at offset `pos` of tile `k` along one axis
+ * with n tiles and the given stride: smootherstep ramps over the overlaps,
+ * so that the weights of the tiles covering a pixel sum to 1. */
+float gd_tiling_weight (int k, int n, int stride, int overlap, int pos);
+
+/* The network as gd_sample sees it (a gd_eps_fn), evaluated tile by tile,
+ * reporting progress after every tile and cancelling between tiles. */
+typedef struct
+{
+  gd_model *model;
+  const gd_task_params *p;
+  gd_tiling tiling;
+  int channels;   /* 3 */
+  float *tile_x;  /* tile input and output; NULL when untiled */
+  float *tile_eps;
+  float *weight_x; /* one row of blend weights, one column */
+  float *weight_y;
+  int evals;       /* network evaluations of the whole grid in the job */
+  int eval;        /* ... begun so far */
+  double last_t;   /* the timestep of the last evaluation */
+  int pending;     /* an error met in a sampler hook's own evaluation,
+                      returned by the next gd_net_eps (hooks return void) */
+} gd_net;
+
+/* Plans the tiles and allocates their buffers for a job of `evals`
+ * evaluations of the whole width x height grid. */
+int gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p,
+                 int width, int height, int evals, gd_error *err);
+void gd_net_free (gd_net *net);
+
+/* gd_eps_fn over gd_net: eps_hat for the whole grid x_t (planar, 3 x height
+ * x width).  GD_ERR_CANCELLED when a progress callback asks to stop; a
+ * pending error is returned at once. */
+int gd_net_eps (void *net, const float *x_t, double t, float *eps_hat,
+                size_t n, gd_error *err);
+
+#endif /* GD_TILING_H */
