@@ -1,7 +1,8 @@
-/* main.c: the GIMP 2.10 plug-in: PDB registration and run modes. */
+/* main.c: the GIMP 2.10 plug-in: registration and the run modes of its four
+ * procedures (procedures.c has their arguments, work.c the work). */
 #include "config.h"
 
-#include <math.h>
+#include <locale.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -20,16 +21,6 @@ const GimpPlugInInfo PLUG_IN_INFO = {
   run,   /* run_proc */
 };
 
-#define IMG2IMG_NPARAMS 8
-
-static const DiffusionImg2imgVals img2img_defaults = {
-  0.5,    /* strength */
-  20,     /* steps */
-  "ddim", /* sampler */
-  0,      /* seed */
-  "",     /* model: the shipped one */
-};
-
 int
 main (int argc, char *argv[])
 {
@@ -40,163 +31,20 @@ main (int argc, char *argv[])
 static void
 query (void)
 {
-  static const GimpParamDef args[] = {
-    { GIMP_PDB_INT32, "run-mode",
-      "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1) }" },
-    { GIMP_PDB_IMAGE, "image", "Input image" },
-    { GIMP_PDB_DRAWABLE, "drawable", "Input drawable" },
-    { GIMP_PDB_FLOAT, "strength",
-      "How far from the original, 0..1: noise to t0 = strength * T and "
-      "sample back (0 leaves the layer as it is)" },
-    { GIMP_PDB_INT32, "steps", "Network evaluations, 1..1000" },
-    { GIMP_PDB_STRING, "sampler",
-      "Sampler: \"ddim\" (\"\" means ddim), \"ddpm\", \"skip-step\", "
-      "\"dpm-solver-2\", \"dpm-solver-3\", \"dpm-solver++2m\"" },
-    { GIMP_PDB_INT32, "seed",
-      "Noise seed: the same seed gives the same pixels" },
-    { GIMP_PDB_STRING, "model",
-      "Model file (.safetensors); \"\" means the shipped model" },
-  };
-
-  gimp_plugin_domain_register (GETTEXT_PACKAGE, LOCALEDIR);
-
-  gimp_install_procedure (
-      IMG2IMG_PROC, N_ ("Re-imagine the layer with a diffusion model"),
-      "SDEdit on the layer (or the selection's bounds): the pixels are "
-      "noised to timestep t0 = strength * T with q(x_t0 | x0), then a "
-      "denoising diffusion model runs the reverse process back to t = 0 on "
-      "the CPU. Alpha is kept as it is. The same seed gives the same pixels.",
-      "gimp-diffusion authors", "gimp-diffusion authors", "2025",
-      N_ ("_Refine (img2img)..."), "RGB*, GRAY*", GIMP_PLUGIN,
-      G_N_ELEMENTS (args), 0, args, NULL);
-
-  gimp_plugin_menu_register (IMG2IMG_PROC, "<Image>/Filters/Enhance/Diffusion");
+  diffusion_procedures_install ();
 }
 
-/* Checks the values a caller gave; NULL when they are fine, else a message
- * (newly allocated). */
-static gchar *
-diffusion_img2img_check (const DiffusionImg2imgVals *vals)
-{
-  if (!(vals->strength >= 0.0 && vals->strength <= 1.0))
-    return g_strdup_printf (_ ("strength %g is outside 0..1"), vals->strength);
-  if (vals->steps < 1 || vals->steps > GD_T_MAX)
-    return g_strdup_printf (_ ("steps %d is outside 1..%d"), vals->steps,
-                            GD_T_MAX);
-  if (vals->sampler[0] != '\0' && !gd_sampler_is_known (vals->sampler))
-    return g_strdup_printf (_ ("unknown sampler \"%s\""), vals->sampler);
-  return NULL;
-}
-
-/* Fills vals from a non-interactive call; a message when it cannot. */
-static gchar *
-diffusion_img2img_from_params (gint nparams, const GimpParam *param,
-                               DiffusionImg2imgVals *vals)
-{
-  const gchar *sampler, *model;
-
-  if (nparams != IMG2IMG_NPARAMS)
-    return g_strdup_printf (_ ("%s takes %d arguments, got %d"), IMG2IMG_PROC,
-                            IMG2IMG_NPARAMS, nparams);
-  sampler = param[5].data.d_string ? param[5].data.d_string : "";
-  model = param[7].data.d_string ? param[7].data.d_string : "";
-  if (strlen (sampler) >= sizeof vals->sampler)
-    return g_strdup_printf (_ ("unknown sampler \"%s\""), sampler);
-  if (strlen (model) >= sizeof vals->model)
-    return g_strdup (_ ("the model path is too long"));
-
-  vals->strength = param[3].data.d_float;
-  vals->steps = param[4].data.d_int32;
-  g_strlcpy (vals->sampler, sampler, sizeof vals->sampler);
-  vals->seed = param[6].data.d_int32;
-  g_strlcpy (vals->model, model, sizeof vals->model);
-  return diffusion_img2img_check (vals);
-}
-
-/* The values of the last run, or the defaults. */
+/* The plug-in's own translations; GD_LOCALEDIR overrides the compiled-in
+ * folder (an uninstalled build, the tests). */
 static void
-diffusion_img2img_last_vals (DiffusionImg2imgVals *vals)
+diffusion_i18n_init (void)
 {
-  *vals = img2img_defaults;
-  if (gimp_get_data_size (IMG2IMG_PROC) != sizeof *vals)
-    return; /* none yet, or stored by another version of the plug-in */
-  gimp_get_data (IMG2IMG_PROC, vals);
-  vals->sampler[sizeof vals->sampler - 1] = '\0';
-  vals->model[sizeof vals->model - 1] = '\0';
-}
+  const gchar *localedir = g_getenv ("GD_LOCALEDIR");
 
-static int
-diffusion_progress (void *user_data, int done, int total)
-{
-  (void)user_data;
-  gimp_progress_set_text_printf (_ ("Diffusion: step %d of %d"), done, total);
-  gimp_progress_update (total > 0 ? (gdouble)done / total : 1.0);
-  return 0;
-}
-
-/* The work: read, load the model, run, write as one undo step.  Returns
- * NULL on success, else a message (newly allocated) with the image as it
- * was. */
-static gchar *
-diffusion_img2img_run (gint32 image_id, gint32 drawable_id,
-                       const DiffusionImg2imgVals *vals)
-{
-  DiffusionRegion region;
-  gd_task_params params;
-  gd_image result;
-  gd_model *model;
-  gd_error err;
-  GError *error = NULL;
-  gchar *model_path, *message;
-  gint status;
-
-  if (!diffusion_region_read (drawable_id, &region, &error))
-    {
-      message = g_strdup (error->message);
-      g_error_free (error);
-      return message;
-    }
-
-  gimp_progress_init (_ ("Diffusion: loading the model"));
-  model_path = diffusion_model_path_resolve (vals->model);
-  gd_error_clear (&err);
-  model = gd_model_load (model_path, &err);
-  if (model == NULL)
-    {
-      message = g_strdup_printf (_ ("Cannot load the model %s: %s"), model_path,
-                                 err.message);
-      g_free (model_path);
-      diffusion_region_free (&region);
-      return message;
-    }
-  g_free (model_path);
-
-  gd_task_params_init (&params);
-  params.strength = vals->strength;
-  params.sampler.sampler = vals->sampler[0] ? vals->sampler : "ddim";
-  params.sampler.steps = vals->steps;
-  params.sampler.seed = (guint64)(guint32)vals->seed;
-  params.progress = diffusion_progress;
-  params.progress_data = NULL;
-
-  gimp_progress_set_text (_ ("Diffusion: img2img"));
-  gd_set_threads (0);
-  status = gd_img2img (model, &params, &region.color, &result, &err);
-  gd_model_free (model);
-  if (status != GD_OK)
-    {
-      diffusion_region_free (&region);
-      return g_strdup_printf (_ ("img2img failed: %s"), err.message);
-    }
-
-  gimp_image_undo_group_start (image_id);
-  diffusion_region_write (drawable_id, &region, &result);
-  gimp_image_undo_group_end (image_id);
-  gimp_progress_update (1.0);
-
-  gd_image_free (&result);
-  diffusion_region_free (&region);
-  return NULL;
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE,
+                  localedir && localedir[0] ? localedir : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
 }
 
 static void
@@ -206,12 +54,14 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   static GimpParam values[2];
   static gchar *message = NULL;
   GimpPDBStatusType status = GIMP_PDB_SUCCESS;
+  const DiffusionProcedure *proc;
   GimpRunMode run_mode;
-  DiffusionImg2imgVals vals;
+  DiffusionVals vals;
+  DiffusionPlan plan;
   gint32 image_id, drawable_id;
+  GError *error = NULL;
 
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
-  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
+  diffusion_i18n_init ();
   gegl_init (NULL, NULL);
 
   g_free (message);
@@ -220,7 +70,8 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   *return_vals = values;
   values[0].type = GIMP_PDB_STATUS;
 
-  if (strcmp (name, IMG2IMG_PROC) != 0 || nparams < 3)
+  proc = diffusion_procedure_lookup (name);
+  if (proc == NULL || nparams < 3)
     {
       status = GIMP_PDB_CALLING_ERROR;
       message = g_strdup_printf (_ ("%s: unknown procedure or too few "
@@ -231,28 +82,40 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   run_mode = param[0].data.d_int32;
   image_id = param[1].data.d_image;
   drawable_id = param[2].data.d_drawable;
-  vals = img2img_defaults;
 
   switch (run_mode)
     {
     case GIMP_RUN_INTERACTIVE:
-      diffusion_img2img_last_vals (&vals);
-      if (!diffusion_img2img_dialog (drawable_id, &vals))
+      diffusion_vals_last (proc, &vals);
+      /* What the run would refuse (an empty selection for inpaint, an
+       * indexed image) is said before the dialog opens. */
+      if (!diffusion_plan_make (proc->tool, image_id, drawable_id, &plan,
+                                &error))
+        {
+          status = GIMP_PDB_EXECUTION_ERROR;
+          message = g_strdup (error->message);
+          g_clear_error (&error);
+          goto done;
+        }
+      if (!diffusion_dialog (proc, image_id, drawable_id, &vals))
         {
           status = GIMP_PDB_CANCEL;
           goto done;
         }
+      message = diffusion_vals_check (proc, &vals);
+      if (message != NULL)
+        status = GIMP_PDB_CALLING_ERROR;
       break;
 
     case GIMP_RUN_NONINTERACTIVE:
-      message = diffusion_img2img_from_params (nparams, param, &vals);
+      message = diffusion_vals_from_params (proc, nparams, param, &vals);
       if (message != NULL)
         status = GIMP_PDB_CALLING_ERROR;
       break;
 
     case GIMP_RUN_WITH_LAST_VALS:
-      diffusion_img2img_last_vals (&vals);
-      message = diffusion_img2img_check (&vals);
+      diffusion_vals_last (proc, &vals);
+      message = diffusion_vals_check (proc, &vals);
       if (message != NULL)
         status = GIMP_PDB_CALLING_ERROR;
       break;
@@ -263,11 +126,12 @@ run (const gchar *name, gint nparams, const GimpParam *param,
       break;
     }
 
-  if (status == GIMP_PDB_SUCCESS)
+  if (status == GIMP_PDB_SUCCESS
+      && !diffusion_run (proc, image_id, drawable_id, &vals, &error))
     {
-      message = diffusion_img2img_run (image_id, drawable_id, &vals);
-      if (message != NULL)
-        status = GIMP_PDB_EXECUTION_ERROR;
+      status = GIMP_PDB_EXECUTION_ERROR;
+      message = g_strdup (error->message);
+      g_clear_error (&error);
     }
 
   if (status == GIMP_PDB_SUCCESS)
@@ -276,7 +140,7 @@ run (const gchar *name, gint nparams, const GimpParam *param,
         gimp_displays_flush ();
       /* Remembered after every successful run (not only interactive ones),
        * so that Filters > Repeat reuses what a script set too. */
-      gimp_set_data (IMG2IMG_PROC, &vals, sizeof vals);
+      gimp_set_data (proc->proc, &vals, sizeof vals);
     }
 
 done:

@@ -1,7 +1,7 @@
 /* model-path.c: where the plug-in finds the shipped model. */
 #include "config.h"
 
-#include <glib.h>
+#include <glib/gi18n-lib.h>
 
 #include "plugin.h"
 
@@ -49,4 +49,22 @@ diffusion_model_path_resolve (const gchar *model)
   if (model == NULL || model[0] == '\0')
     return diffusion_model_path_default ();
   return g_strdup (model);
+}
+
+/* Loads the model a run asks for ("" = the shipped one); NULL with a
+ * message that names the file when it cannot. */
+gd_model *
+diffusion_model_load (const gchar *model, GError **error)
+{
+  gchar *path = diffusion_model_path_resolve (model);
+  gd_model *loaded;
+  gd_error err;
+
+  gd_error_clear (&err);
+  loaded = gd_model_load (path, &err);
+  if (loaded == NULL)
+    g_set_error (error, diffusion_error_quark (), 0,
+                 _ ("Cannot load the model %s: %s"), path, err.message);
+  g_free (path);
+  return loaded;
 }

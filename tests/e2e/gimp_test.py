@@ -1,11 +1,18 @@
 #!/usr/bin/python3
-"""End to end: plug-in-diffusion-img2img in headless GIMP 2.10 (Script-Fu).
+"""End to end: the four procedures in headless GIMP 2.10 (Script-Fu).
 
 A throw-away HOME whose gimprc makes the plug-in path one folder holding
 the freshly built plug-in (in its own gimp-diffusion/ subfolder, as GIMP
-2.10 wants) beside links to the system's Script-Fu and PNG plug-ins; GD_MODEL_DIR makes "" (the shipped model) resolve to the model
-under test.  One GIMP session runs every case and saves each result; the
-checks are made here on the saved PNGs and GIMP's messages.
+2.10 wants), the progress probe (a test plug-in that records the progress
+a procedure reports) and links to the system's Script-Fu and PNG plug-ins;
+GD_MODEL_DIR makes "" (the shipped model) resolve to the model under test.
+
+One GIMP session runs every case: each loads a PNG, prepares it (a
+selection, a feathered one, a layer with offsets, 32-bit float, indexed),
+calls a procedure, reports the outcome and the image's state on a "CASE"
+line and saves the drawable (and the selection).  The checks are made here
+on the saved PNGs and those lines.  --quality-model adds cases run with a
+trained model, where what the tools do to a photograph is measured.
 """
 
 import argparse
@@ -35,46 +42,180 @@ def scheme_string(s):
 
 SCRIPT_PRELUDE = r"""
 (define (gd-load f) (car (gimp-file-load RUN-NONINTERACTIVE f f)))
-(define (gd-save img f)
-  (file-png-save2 RUN-NONINTERACTIVE img
-                  (car (gimp-image-get-active-drawable img))
-                  f f 0 9 0 0 0 0 0 0 1))
-; gimp-message on the console: a line on GIMP's stderr for each case
-(define (gd-report name ok)
-  (gimp-message (string-append "CASE " name (if ok " ok" " error"))))
-; prep: 0 nothing, 1 an elliptic selection, 2 convert to indexed
-(define (gd-run name in out prep mode strength steps sampler seed model)
+(define (gd-save img d f)
+  (file-png-save2 RUN-NONINTERACTIVE img d f f 0 9 0 0 0 0 0 0 1))
+(define (gd-num n) (number->string n))
+; The message of the last error, for the CASE line.
+(define gd-last-error "")
+(define (gd-error-hook . args)
+  (set! gd-last-error (if (and (pair? args) (string? (car args)))
+                          (car args) "?"))
+  (apply throw args))
+(set! *error-hook* gd-error-hook)
+(define (gd-info img d)
+  (let ((offsets (gimp-drawable-offsets d)))
+    (string-append
+      "precision=" (gd-num (car (gimp-image-get-precision img)))
+      " image=" (gd-num (car (gimp-image-width img))) "x"
+      (gd-num (car (gimp-image-height img)))
+      " layer=" (gd-num (car (gimp-drawable-width d))) "x"
+      (gd-num (car (gimp-drawable-height d)))
+      " offsets=" (gd-num (car offsets)) "," (gd-num (cadr offsets))
+      " dirty=" (gd-num (car (gimp-image-is-dirty img)))
+      " selection=" (if (= (car (gimp-selection-is-empty img)) TRUE)
+                        "none"
+                        (let ((b (gimp-selection-bounds img)))
+                          (string-append (gd-num (cadr b)) ","
+                                         (gd-num (caddr b)) ","
+                                         (gd-num (cadddr b)) ","
+                                         (gd-num (car (cddddr b)))))))))
+(define (gd-ellipse img x y w h feather)
+  (gimp-context-set-antialias FALSE)
+  (gimp-context-set-feather (if (> feather 0) TRUE FALSE))
+  (gimp-context-set-feather-radius feather feather)
+  (gimp-image-select-ellipse img CHANNEL-OP-REPLACE x y w h)
+  (gimp-context-set-feather FALSE))
+; Prepares the image; returns the drawable to work on.
+(define (gd-prep img d prep)
+  (cond
+    ((string=? prep "ellipse") (gd-ellipse img 16 12 32 24 0) d)
+    ((string=? prep "feather") (gd-ellipse img 20 14 24 20 6) d)
+    ((string=? prep "offsets")
+     ; a 40 x 30 layer at (12, 10); the ellipse reaches past its corner
+     (gimp-layer-resize d 40 30 -12 -10)
+     (gd-ellipse img 30 18 30 24 0)
+     d)
+    ((string=? prep "outside")
+     (gimp-layer-resize d 20 20 -4 -4)
+     (gd-ellipse img 40 30 16 12 0)
+     d)
+    ((string=? prep "float")
+     (gimp-image-convert-precision img PRECISION-FLOAT-GAMMA) d)
+    ((string=? prep "float-ellipse")
+     (gimp-image-convert-precision img PRECISION-FLOAT-GAMMA)
+     (gd-ellipse img 16 12 32 24 0)
+     d)
+    ((string=? prep "hole")
+     ; a black disc, selected, in the middle of a 96 x 96 photograph
+     (gd-ellipse img 34 34 28 28 0)
+     (gimp-context-set-foreground '(0 0 0))
+     (gimp-edit-fill d FILL-FOREGROUND)
+     d)
+    ((string=? prep "indexed")
+     (gimp-image-convert-indexed img CONVERT-DITHER-NONE
+                                 CONVERT-PALETTE-GENERATE 16 FALSE FALSE "")
+     d)
+    (else d)))
+; One case: load, prepare, run, report, save the drawable (and the
+; selection as a PNG of the image's size).
+(define (gd-case name in out prep thunk)
   (let* ((img (gd-load in))
-         (d (car (gimp-image-get-active-drawable img))))
-    (if (= prep 1)
-        (begin
-          (gimp-context-set-antialias FALSE)
-          (gimp-context-set-feather FALSE)
-          (gimp-image-select-ellipse img CHANNEL-OP-REPLACE 16 12 32 24)))
-    (if (= prep 2)
-        (gimp-image-convert-indexed img CONVERT-DITHER-NONE
-                                    CONVERT-PALETTE-GENERATE 16 FALSE FALSE ""))
-    (gd-report name
-               (catch #f
-                 (begin
-                   (plug-in-diffusion-img2img mode img d strength steps
-                                              sampler seed model)
-                   #t)))
-    (if (= prep 2) (gimp-image-convert-rgb img))
-    (gimp-selection-none img)
-    (gd-save img out)
-    (gimp-image-delete img)))
+         (d (gd-prep img (car (gimp-image-get-active-drawable img)) prep)))
+    (gimp-image-clean-all img)
+    (set! gd-last-error "")
+    (define before (gd-num (car (gimp-image-get-precision img))))
+    (if (= (car (gimp-selection-is-empty img)) FALSE)
+        (gd-save img (car (gimp-image-get-selection img))
+                 (string-append out ".sel.png")))
+    (let ((ok (catch #f (begin (thunk img d) #t))))
+      (gimp-message (string-append "CASE " name (if ok " ok " " error ")
+                                   "before=" before " " (gd-info img d)
+                                   " message=" gd-last-error))
+      (if (string=? prep "indexed") (gimp-image-convert-rgb img))
+      (gd-save img d out)
+      (gimp-image-delete img))))
 """
+
+
+class Session:
+    """The cases of one GIMP run and what it printed."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.forms = []
+        self.lines = {}
+        self.log = ""
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def case(self, name, image, prep, call):
+        """call: a Scheme expression over `img` and `d`."""
+        self.forms.append(
+            f"(gd-case {scheme_string(name)} "
+            f"{scheme_string(self.path(image + '.png'))} "
+            f"{scheme_string(self.path(name + '.out.png'))} "
+            f"{scheme_string(prep)} (lambda (img d) {call}))")
+
+    def run(self, gimp, env):
+        script = "(begin " + SCRIPT_PRELUDE + \
+            "(gimp-message-set-handler CONSOLE)\n" + \
+            "\n".join(self.forms) + ")"
+        env = dict(env)
+        env.pop("DISPLAY", None)
+        proc = subprocess.run(
+            [gimp, "-i", "-d", "-f", "-b", script, "-b", "(gimp-quit 0)"],
+            capture_output=True, text=True, env=env, timeout=1500,
+            cwd=self.tmp)
+        self.log = proc.stdout + proc.stderr
+        with open(self.path("gimp.log"), "w") as f:
+            f.write(self.log)
+        for line in self.log.splitlines():
+            if "CASE " not in line:
+                continue
+            words = line[line.index("CASE ") + 5:].split(" ")
+            info = {"status": words[1]}
+            rest = " ".join(words[2:])
+            head, _, info["message"] = rest.partition(" message=")
+            for word in head.split():
+                key, _, value = word.partition("=")
+                info[key] = value
+            self.lines[words[0]] = info
+
+    def status(self, name):
+        return self.lines.get(name, {}).get("status", "missing")
+
+    def info(self, name, key):
+        return self.lines.get(name, {}).get(key)
+
+    def out(self, name):
+        return pngfile.read(self.path(name + ".out.png"))[0]
+
+    def selection(self, name):
+        return pngfile.read(self.path(name + ".out.png.sel.png"))[0][..., 0]
+
+
+def psnr(a, b, maxv=255.0):
+    mse = np.mean((a.astype(float) - b.astype(float)) ** 2)
+    return 99.0 if mse == 0 else 10 * np.log10(maxv * maxv / mse)
+
+
+def call(proc, mode, *args):
+    def lit(v):
+        return scheme_string(v) if isinstance(v, str) else str(v)
+    return f"(plug-in-diffusion-{proc} {mode} img d " + \
+        " ".join(lit(a) for a in args) + ")"
+
+
+NI, LAST = "RUN-NONINTERACTIVE", "RUN-WITH-LAST-VALS"
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--plugin", required=True, help="the built plug-in")
-    ap.add_argument("--model", required=True, help="the model to run")
-    ap.add_argument("--steps", type=int, default=4)
+    ap.add_argument("--probe", required=True,
+                    help="the progress probe test plug-in")
+    ap.add_argument("--model", required=True,
+                    help="the model the invariants run with (small)")
+    ap.add_argument("--quality-model",
+                    help="a trained model, for what the tools do to a photo")
+    ap.add_argument("--sample", help="the photograph for --quality-model")
+    ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--gimp", default="gimp-console-2.10")
     ap.add_argument("--system-plugins", default="/usr/lib/gimp/2.0/plug-ins")
     ap.add_argument("--cli", help="gimp-diffusion-cli, to compare with")
+    ap.add_argument("--localedir",
+                    help="the built translations (po/ of the build)")
     args = ap.parse_args()
     args.model = os.path.abspath(args.model)
 
@@ -85,195 +226,422 @@ def main():
                 "patterns", "tool-presets", "mypaint-brushes"):
         os.makedirs(os.path.join(conf, sub))
     plugdir = os.path.join(tmp, "plug-ins")
-    os.makedirs(os.path.join(plugdir, "gimp-diffusion"))
-    shutil.copy2(args.plugin,
-                 os.path.join(plugdir, "gimp-diffusion", "gimp-diffusion"))
-    # Only the plug-ins the test needs: the one under test, Script-Fu and
-    # the PNG loader.  Not the whole system folder, where an installed
-    # gimp-diffusion would register the same procedure and might win.
+    for name, src in (("gimp-diffusion", args.plugin),
+                      ("gd-progress-probe", args.probe)):
+        os.makedirs(os.path.join(plugdir, name))
+        shutil.copy2(src, os.path.join(plugdir, name, name))
+    # Only the plug-ins the test needs: not the whole system folder, where
+    # an installed gimp-diffusion would register the same procedures.
     for name in ("script-fu", "file-png"):
         os.symlink(os.path.join(args.system_plugins, name),
                    os.path.join(plugdir, name))
     with open(os.path.join(conf, "gimprc"), "w") as f:
         f.write(f'(plug-in-path "{plugdir}")\n')
-    # "" resolves to GD_MODEL_DIR/default.safetensors: the model under test.
     modeldir = os.path.join(tmp, "models")
     os.makedirs(modeldir)
-    os.symlink(os.path.abspath(args.model),
-               os.path.join(modeldir, "default.safetensors"))
+    os.symlink(args.model, os.path.join(modeldir, "default.safetensors"))
     corrupt = os.path.join(tmp, "corrupt.safetensors")
     with open(corrupt, "wb") as f:
         f.write(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
+    missing = os.path.join(tmp, "no-such-model.safetensors")
 
-    def path(name):
-        return os.path.join(tmp, name)
-
+    s = Session(tmp)
     images = {
         "rgba": (pngfile.test_image(channels=4, depth=8), 8),
+        "rgb": (pngfile.test_image(channels=3, depth=8), 8),
         "gray": (pngfile.test_image(channels=1, depth=8), 8),
         "gray16": (pngfile.test_image(channels=1, depth=16), 16),
+        "rgba16": (pngfile.test_image(channels=4, depth=16), 16),
     }
     for name, (pix, depth) in images.items():
-        pngfile.write(path(name + ".png"), pix, depth)
-
-    steps = args.steps
-    NI, LAST = "RUN-NONINTERACTIVE", "RUN-WITH-LAST-VALS"
-    # name, input, prep, mode, strength, steps, sampler, seed, model
-    cases = [
-        ("a1", "rgba", 0, NI, 0.5, steps, "ddim", 1, ""),
-        ("last", "rgba", 0, LAST, 0.9, 1, "ddim", 99, ""),
-        ("a2", "rgba", 0, NI, 0.5, steps, "ddim", 1, ""),
-        ("a3", "rgba", 0, NI, 0.5, steps, "ddim", 2, ""),
-        ("named", "rgba", 0, NI, 0.5, steps, "ddim", 1, args.model),
-        ("sel", "rgba", 1, NI, 0.5, steps, "ddim", 1, ""),
-        ("gray", "gray", 0, NI, 0.5, steps, "ddim", 1, ""),
-        ("gray16", "gray16", 0, NI, 0.5, steps, "ddim", 1, ""),
-        ("s0", "rgba", 0, NI, 0.0, steps, "ddim", 1, ""),
-        ("badstrength", "rgba", 0, NI, 1.5, steps, "ddim", 1, ""),
-        ("badsteps", "rgba", 0, NI, 0.5, 0, "ddim", 1, ""),
-        ("badsampler", "rgba", 0, NI, 0.5, steps, "nope", 1, ""),
-        ("nomodel", "rgba", 0, NI, 0.5, steps, "ddim", 1,
-         path("no-such-model.safetensors")),
-        ("corrupt", "rgba", 0, NI, 0.5, steps, "ddim", 1, corrupt),
-        ("indexed", "rgba", 2, NI, 0.5, steps, "ddim", 1, ""),
-    ]
-    body = [SCRIPT_PRELUDE, "(gimp-message-set-handler CONSOLE)"]
-    for name, inp, prep, mode, strength, nsteps, sampler, seed, model in cases:
-        body.append(
-            f"(gd-run {scheme_string(name)} "
-            f"{scheme_string(path(inp + '.png'))} "
-            f"{scheme_string(path(name + '.out.png'))} {prep} {mode} "
-            f"{strength} {nsteps} {scheme_string(sampler)} {seed} "
-            f"{scheme_string(model)})")
-    script = "(begin " + "\n".join(body) + ")"
-
-    def gimp(script, env):
-        env = dict(env, HOME=home)
-        env.pop("DISPLAY", None)
-        proc = subprocess.run(
-            [args.gimp, "-i", "-d", "-f", "-b", script, "-b", "(gimp-quit 0)"],
-            capture_output=True, text=True, env=env, timeout=1200, cwd=tmp)
-        return proc.stdout + proc.stderr
-
-    log = gimp(script, dict(os.environ, GD_MODEL_DIR=modeldir))
-    with open(path("gimp.log"), "w") as f:
-        f.write(log)
-    print(f"GIMP log: {path('gimp.log')}")
-
-    # A per-user install: no GD_MODEL_DIR, default.safetensors beside the
-    # plug-in binary.
-    os.symlink(os.path.abspath(args.model),
-               os.path.join(plugdir, "gimp-diffusion", "default.safetensors"))
-    env = dict(os.environ)
-    env.pop("GD_MODEL_DIR", None)
-    beside = "(begin " + SCRIPT_PRELUDE + \
-        "(gimp-message-set-handler CONSOLE)" + \
-        f"(gd-run \"beside\" {scheme_string(path('rgba.png'))} " \
-        f"{scheme_string(path('beside.out.png'))} 0 RUN-NONINTERACTIVE " \
-        f"0.5 {steps} \"ddim\" 1 \"\"))"
-    log += gimp(beside, env)
-
-    def status(name):
-        for line in log.splitlines():
-            words = line.split()
-            if "CASE" in words and words[words.index("CASE") + 1:] and \
-                    words[words.index("CASE") + 1] == name:
-                return words[-1]
-        return "missing"
-
-    def out(name):
-        return pngfile.read(path(name + ".out.png"))
-
+        pngfile.write(s.path(name + ".png"), pix, depth)
     rgba = images["rgba"][0]
-    ok_cases = ["a1", "last", "a2", "a3", "named", "sel", "gray", "gray16",
-                "s0", "beside"]
-    for name in ok_cases:
-        check(status(name) == "ok", f"{name}: the procedure succeeds")
-    err_cases = {
-        "badstrength": "strength 1.5 is outside 0..1",
-        "badsteps": "steps 0 is outside 1..1000",
-        "badsampler": 'unknown sampler "nope"',
-        "nomodel": "Cannot load the model",
-        "corrupt": "corrupt.safetensors",
-        "indexed": "Indexed images are not supported",
+    st = args.steps
+
+    # ------------------------------------------------------------ cases
+    # Every procedure: the common invariants.  (tool, own arguments); one
+    # plug-in start costs about a second, so each case checks several
+    # things and generic code (argument checks) is exercised once.
+    tools = {
+        "img2img": [0.5],
+        "inpaint": [1.0],
+        "upscale": [2, 0.5],
+        "denoise": [0.0],
     }
-    for name, message in err_cases.items():
-        check(status(name) == "error" and message in log,
-              f"{name}: refused with '{message}'")
-    if any(status(n) == "missing" for n in ok_cases):
-        print(log[-4000:])
-        print(f"{len(failures)} failed")
+    # Generic checks, once.
+    s.case("img2img-outside", "rgba", "outside",
+           call("img2img", NI, 0.5, st, "ddim", 1, ""))
+    s.case("img2img-corrupt", "rgba", "none",
+           call("img2img", NI, 0.5, st, "ddim", 1, corrupt))
+    s.case("img2img-badsteps", "rgba", "none",
+           call("img2img", NI, 0.5, 0, "ddim", 1, ""))
+    s.case("img2img-badsampler", "rgba", "none",
+           call("img2img", NI, 0.5, st, "nope", 1, ""))
+    # Tool-specific values and refusals.
+    s.case("img2img-s0", "rgba", "none", call("img2img", NI, 0.0, st, "ddim",
+                                              1, ""))
+    s.case("img2img-badstrength", "rgba", "none",
+           call("img2img", NI, 1.5, st, "ddim", 1, ""))
+    s.case("inpaint-empty", "rgba", "none",
+           call("inpaint", NI, 1.0, st, "ddim", 1, ""))
+    s.case("inpaint-half", "rgba", "ellipse",
+           call("inpaint", NI, 0.5, st, "ddim", 1, ""))
+    s.case("inpaint-ddpm", "rgba", "ellipse",
+           call("inpaint", NI, 1.0, 5, "ddpm", 1, ""))
+    s.case("upscale-offsets", "rgba", "offsets",
+           call("upscale", NI, 2, 0.5, st, "ddim", 1, ""))
+    s.case("upscale-gimp", "rgba", "offsets",
+           "(gimp-image-scale img 128 96)")
+    s.case("upscale-badscale", "rgba", "none",
+           call("upscale", NI, 3, 0.5, st, "ddim", 1, ""))
+    s.case("denoise-badsigma", "rgba", "none",
+           call("denoise", NI, 300.0, st, "ddim", 1, ""))
+    for tool, own in tools.items():
+        prep = "ellipse" if tool == "inpaint" else "none"
+        t = tool
+        if tool in ("img2img", "inpaint"):
+            # Before the others: the last values must be seed 1's.
+            s.case(f"{t}-seed", "rgba", prep,
+                   call(t, NI, *own, st, "ddim", 2, ""))
+        s.case(f"{t}-rgba", "rgba", prep,
+               call(t, NI, *own, st, "ddim", 1, ""))
+        s.case(f"{t}-named", "rgba", prep,
+               call(t, NI, *own, st, "ddim", 1, args.model))
+        s.case(f"{t}-rgb", "rgb", prep, call(t, NI, *own, st, "ddim", 1, ""))
+        gray_own = [4, 0.5] if tool == "upscale" else \
+            [20.0] if tool == "denoise" else own
+        s.case(f"{t}-gray16", "gray16", prep,
+               call(t, NI, *gray_own, st, "ddim", 1, ""))
+        s.case(f"{t}-float", "rgba", "float-ellipse" if tool == "inpaint"
+               else "float", call(t, NI, *own, st, "ddim", 1, ""))
+        s.case(f"{t}-indexed", "rgba", "indexed",
+               call(t, NI, *own, st, "ddim", 1, ""))
+        s.case(f"{t}-nomodel", "rgba", prep,
+               call(t, NI, *own, st, "ddim", 1, missing))
+        if tool != "upscale":
+            s.case(f"{t}-feather", "rgba", "feather",
+                   call(t, NI, *own, st, "ddim", 1, ""))
+            s.case(f"{t}-offsets", "rgba", "offsets",
+                   call(t, NI, *own, st, "ddim", 1, ""))
+
+    # Last values, after every procedure has run: each repeats its own
+    # last run (seed 1, the model by path), whatever the arguments.
+    for tool, own in tools.items():
+        prep = "ellipse" if tool == "inpaint" else "none"
+        s.case(f"{tool}-last", "rgba", prep,
+               call(tool, LAST, *[0 for _ in own], 0, "nope", 99, "x"))
+
+    quality = args.quality_model and args.sample
+    if quality:
+        add_quality_cases(s, args)
+
+    env = dict(os.environ, HOME=home, GD_MODEL_DIR=modeldir)
+    if args.localedir:
+        env["GD_LOCALEDIR"] = os.path.abspath(args.localedir)
+    s.run(args.gimp, env)
+    print(f"GIMP log: {s.path('gimp.log')}")
+
+    missing_cases = [n for n in ("img2img-rgba", "inpaint-rgba",
+                                 "upscale-rgba", "denoise-rgba")
+                     if s.status(n) == "missing"]
+    if missing_cases:
+        print(s.log[-4000:])
+        check(False, f"GIMP ran the cases (missing: {missing_cases})")
         return 1
 
-    a1, depth = out("a1")
-    check(depth == 8 and a1.shape == rgba.shape,
-          f"a1: 8-bit RGBA {rgba.shape} (got {depth}-bit {a1.shape})")
-    check(np.array_equal(a1[..., 3], rgba[..., 3]), "a1: alpha bit-identical")
-    diff = np.abs(a1[..., :3].astype(float) - rgba[..., :3]).mean() / 255
-    check(diff > 0.005, f"a1: colour changed (mean |diff| {diff:.4f})")
-    check(np.array_equal(out("a2")[0], a1), "a2: same seed, same pixels")
-    diff = np.abs(out("a3")[0].astype(float) - a1).mean() / 255
-    check(diff > 1e-4, f"a3: another seed, other pixels ({diff:.4f})")
-    check(np.array_equal(out("last")[0], a1),
-          "last: RUN-WITH-LAST-VALS repeats the last run's values")
-    check(np.array_equal(out("named")[0], a1),
-          "named: the model by path = the shipped one via \"\"")
-    check(np.array_equal(out("beside")[0], a1),
-          "beside: \"\" finds the model beside the plug-in (per-user install)")
-
+    # ------------------------------------------------------------ checks
+    for tool in tools:
+        check_common(s, tool, rgba, images, args)
+    check_specific(s, rgba, images, args)
     if args.cli:
-        # Two thin front ends over one core: the same seed, the same pixels
-        # (up to the last 8-bit level: GIMP rounds through babl).
-        proc = subprocess.run(
-            [args.cli, "img2img", path("rgba.png"), "-o", path("cli.png"),
-             "--model", args.model, "--strength", "0.5", "--steps",
-             str(steps), "--seed", "1", "--quiet"],
-            capture_output=True, text=True, timeout=600)
-        check(proc.returncode == 0, f"cli: runs ({proc.stderr.strip()})")
-        if proc.returncode == 0:
-            cli = pngfile.read(path("cli.png"))[0].astype(int)
-            worst = np.abs(cli - a1).max()
-            check(worst <= 1, f"cli = plug-in within one level (max {worst})")
-
-    sel = out("sel")[0]
-    inside = np.zeros(rgba.shape[:2], bool)
-    inside[12:36, 16:48] = True
-    check(np.array_equal(sel[~inside], rgba[~inside]),
-          "sel: pixels outside the selection bounds identical")
-    corners = np.zeros_like(inside)
-    for ys in (slice(12, 14), slice(34, 36)):
-        for xs in (slice(16, 18), slice(46, 48)):
-            corners[ys, xs] = True
-    check(np.array_equal(sel[corners], rgba[corners]),
-          "sel: pixels outside the ellipse (bounds' corners) identical")
-    centre = np.abs(sel[20:28, 28:36, :3].astype(float) -
-                    rgba[20:28, 28:36, :3]).mean() / 255
-    check(centre > 0.005, f"sel: inside the ellipse changed ({centre:.4f})")
-    check(np.array_equal(sel[..., 3], rgba[..., 3]), "sel: alpha identical")
-
-    for name in ("gray", "gray16"):
-        src, sdepth = images[name]
-        got, gdepth = out(name)
-        check(gdepth == sdepth and got.shape == src.shape,
-              f"{name}: {sdepth}-bit gray {src.shape} (got {gdepth}-bit "
-              f"{got.shape})")
-        if got.shape == src.shape:
-            maxv = 65535.0 if sdepth == 16 else 255.0
-            diff = np.abs(got.astype(float) - src).mean() / maxv
-            check(diff > 0.005, f"{name}: changed (mean |diff| {diff:.4f})")
-
-    check(np.array_equal(out("s0")[0], rgba), "s0: strength 0 changes nothing")
-    for name in ("badstrength", "badsteps", "badsampler", "nomodel",
-                 "corrupt"):
-        check(np.array_equal(out(name)[0], rgba),
-              f"{name}: the image is unchanged")
+        check_cli(s, args)
+    if quality:
+        check_quality(s, args)
 
     print(f"{len(failures)} failed")
     if failures:
-        print(log[-4000:])
+        print(s.log[-4000:])
     else:
         shutil.rmtree(tmp, ignore_errors=True)
     return 1 if failures else 0
+
+
+def refused(s, name, message):
+    got = s.info(name, "message") or ""
+    check(s.status(name) == "error" and message in got,
+          f"{name}: refused with '{message}' (got '{got}')")
+
+
+def unchanged(s, name, original):
+    out = s.out(name)
+    check(out.shape == original.shape and np.array_equal(out, original),
+          f"{name}: the image is unchanged")
+    check(s.info(name, "dirty") == "0", f"{name}: the image is not dirty")
+
+
+def changed(a, b, what, minimum=0.005, maxv=255.0):
+    if a.shape != b.shape:
+        check(False, f"{what}: shapes {a.shape} and {b.shape}")
+        return
+    diff = np.abs(a.astype(float) - b.astype(float)).mean() / maxv
+    check(diff > minimum, f"{what}: changed (mean |diff| {diff:.4f})")
+
+
+def check_common(s, tool, rgba, images, args):
+    t = tool
+    upscale = tool == "upscale"
+    names = ["rgba", "last", "named", "rgb", "gray16", "float"]
+    if tool in ("img2img", "inpaint"):
+        names.append("seed")
+    for name in names:
+        check(s.status(f"{t}-{name}") == "ok",
+              f"{t}-{name}: succeeds ({s.info(t + '-' + name, 'message')})")
+    out = s.out(f"{t}-rgba")
+    if upscale:
+        check(out.shape == (96, 128, 4), f"{t}-rgba: 128 x 96 RGBA "
+              f"(got {out.shape})")
+        check(s.info(f"{t}-rgba", "image") == "128x96",
+              f"{t}-rgba: the image is scaled to 128 x 96")
+    else:
+        check(out.shape == rgba.shape, f"{t}-rgba: size kept")
+        check(np.array_equal(out[..., 3], rgba[..., 3]),
+              f"{t}-rgba: alpha bit-identical")
+        changed(out[..., :3], rgba[..., :3], f"{t}-rgba")
+    check(s.info(f"{t}-rgba", "dirty") == "1", f"{t}-rgba: image dirty")
+    check(np.array_equal(s.out(f"{t}-named"), out),
+          f"{t}-named: the same seed, the same pixels; the model by path = "
+          f"the shipped one via \"\"")
+    if tool in ("img2img", "inpaint"):
+        changed(s.out(f"{t}-seed"), out, f"{t}-seed: another seed",
+                minimum=1e-4)
+    check(np.array_equal(s.out(f"{t}-last"), out),
+          f"{t}-last: RUN-WITH-LAST-VALS repeats {t}'s last run (after the "
+          f"other procedures ran)")
+
+    scale = 1
+    for name, src in (("rgb", "rgb"), ("gray16", "gray16")):
+        orig, depth = images[src]
+        got, gdepth = pngfile.read(s.path(f"{t}-{name}.out.png"))
+        h, w, c = orig.shape
+        scale = (4 if name == "gray16" else 2) if upscale else 1
+        shape = (h * scale, w * scale, c)
+        check(gdepth == depth and got.shape == shape,
+              f"{t}-{name}: {depth}-bit {shape} (got {gdepth}-bit "
+              f"{got.shape})")
+        if not upscale and got.shape == orig.shape:
+            changed(got, orig, f"{t}-{name}",
+                    maxv=65535.0 if depth == 16 else 255.0)
+    # GimpPrecision: 150 8-bit, 250 16-bit, 650 32-bit float (gamma).
+    for name, precision in (("rgba", "150"), ("gray16", "250"),
+                            ("float", "650")):
+        before = s.info(f"{t}-{name}", "before")
+        after = s.info(f"{t}-{name}", "precision")
+        check(before == precision and after == precision,
+              f"{t}-{name}: precision {precision} kept ({before} -> "
+              f"{after})")
+    float_out = s.out(f"{t}-float")
+    if upscale:
+        check(float_out.shape == (96, 128, 4),
+              f"{t}-float: upscaled ({float_out.shape})")
+    else:
+        changed(float_out[..., :3].astype(float) / 257, rgba[..., :3],
+                f"{t}-float")
+
+    refused(s, f"{t}-indexed", "Indexed images are not supported")
+    refused(s, f"{t}-nomodel", "Cannot load the model")
+    unchanged(s, f"{t}-nomodel", rgba)
+
+    if not upscale:
+        check_selection(s, f"{t}-feather", rgba, feathered=True)
+        check_offsets(s, f"{t}-offsets", rgba)
+
+
+def check_selection(s, name, rgba, feathered):
+    """Outside the selection bit-identical, inside (where it is 1) changed,
+    alpha untouched everywhere."""
+    check(s.status(name) == "ok", f"{name}: succeeds "
+          f"({s.info(name, 'message')})")
+    out = s.out(name)
+    sel = s.selection(name)
+    outside = sel == 0
+    inside = sel == 255
+    check(outside.any() and inside.any(),
+          f"{name}: the selection has an outside and an inside")
+    if feathered:
+        partial = (sel > 0) & (sel < 255)
+        check(partial.sum() > 20, f"{name}: the selection is feathered "
+              f"({partial.sum()} partial pixels)")
+    check(np.array_equal(out[outside], rgba[outside]),
+          f"{name}: pixels outside the selection bit-identical")
+    diff = np.abs(out[inside][:, :3].astype(float) -
+                  rgba[inside][:, :3]).mean() / 255
+    check(diff > 0.005, f"{name}: inside the selection changed ({diff:.4f})")
+    check(np.array_equal(out[..., 3], rgba[..., 3]),
+          f"{name}: alpha identical")
+
+
+def check_offsets(s, name, rgba):
+    """A 40 x 30 layer at (12, 10) of the 64 x 48 image, the selection an
+    ellipse reaching past its corner."""
+    check(s.status(name) == "ok", f"{name}: succeeds "
+          f"({s.info(name, 'message')})")
+    check(s.info(name, "offsets") == "12,10" and
+          s.info(name, "layer") == "40x30",
+          f"{name}: layer 40 x 30 at 12,10 kept "
+          f"({s.info(name, 'layer')} at {s.info(name, 'offsets')})")
+    out = s.out(name)
+    layer = rgba[10:40, 12:52]
+    sel = s.selection(name)[10:40, 12:52]
+    if out.shape != layer.shape:
+        check(False, f"{name}: layer shape {out.shape}")
+        return
+    outside = sel == 0
+    inside = sel == 255
+    check(np.array_equal(out[outside], layer[outside]),
+          f"{name}: pixels outside the selection identical")
+    diff = np.abs(out[inside][:, :3].astype(float) -
+                  layer[inside][:, :3]).mean() / 255
+    check(diff > 0.005, f"{name}: inside the selection changed ({diff:.4f})")
+
+
+def check_specific(s, rgba, images, args):
+    refused(s, "img2img-outside", "The selection does not touch the layer")
+    refused(s, "img2img-corrupt", "corrupt.safetensors")
+    refused(s, "img2img-badsteps", "steps 0 is outside 1..1000")
+    refused(s, "img2img-badsampler", 'unknown sampler "nope"')
+    for name in ("corrupt", "badsteps", "badsampler"):
+        unchanged(s, f"img2img-{name}", rgba)
+    check(s.status("img2img-s0") == "ok",
+          "img2img-s0: strength 0 succeeds")
+    check(np.array_equal(s.out("img2img-s0"), rgba),
+          "img2img-s0: strength 0 changes nothing")
+    refused(s, "img2img-badstrength", "strength 1.5 is outside 0..1")
+    unchanged(s, "img2img-badstrength", rgba)
+
+    refused(s, "inpaint-empty", "Inpainting needs a selection")
+    unchanged(s, "inpaint-empty", rgba)
+    check_selection(s, "inpaint-rgba", rgba, feathered=False)
+    check_selection(s, "inpaint-half", rgba, feathered=False)
+    changed(s.out("inpaint-half"), s.out("inpaint-rgba"),
+            "inpaint-half: strength 0.5 differs from 1", minimum=1e-4)
+    check_selection(s, "inpaint-ddpm", rgba, feathered=False)
+
+    check(s.info("upscale-gray16", "image") == "256x192",
+          "upscale-gray16: scale 4 makes the image 256 x 192")
+    # The layer keeps its place: offsets and size doubled.
+    check(s.info("upscale-offsets", "layer") == "80x60" and
+          s.info("upscale-offsets", "offsets") == "24,20",
+          f"upscale-offsets: layer 80 x 60 at 24,20 "
+          f"({s.info('upscale-offsets', 'layer')} at "
+          f"{s.info('upscale-offsets', 'offsets')})")
+    check(s.info("upscale-offsets", "selection") ==
+          s.info("upscale-gimp", "selection"),
+          f"upscale-offsets: the selection is kept, scaled with the image "
+          f"({s.info('upscale-offsets', 'selection')})")
+    up, ref = s.out("upscale-offsets"), s.out("upscale-gimp")
+    check(up.shape == ref.shape and np.array_equal(up[..., 3], ref[..., 3]),
+          "upscale-offsets: alpha is GIMP's own scaled alpha")
+    if up.shape == ref.shape:
+        # The whole layer is replaced: the selection does not mask it.
+        sel = s.selection("upscale-offsets")[10:40, 12:52]
+        outside = np.repeat(np.repeat(sel == 0, 2, 0), 2, 1)
+        diff = np.abs(up[outside][:, :3].astype(float) -
+                      ref[outside][:, :3]).mean() / 255
+        check(diff > 1e-3, f"upscale-offsets: replaced outside the "
+              f"selection too ({diff:.4f} from GIMP's scaling)")
+    refused(s, "upscale-badscale", "scale 3 is not 2 or 4")
+    unchanged(s, "upscale-badscale", rgba)
+
+    refused(s, "denoise-badsigma", "sigma 300 is outside 0..255")
+    unchanged(s, "denoise-badsigma", rgba)
+
+
+def check_cli(s, args):
+    """Two thin front ends over one core: for the same values and seed the
+    plug-in gives the CLI's pixels (up to the last 8-bit level: GIMP rounds
+    through babl)."""
+    st = str(args.steps)
+    runs = {
+        "img2img": ["--strength", "0.5"],
+        "inpaint": ["--strength", "1", "--mask",
+                    s.path("inpaint-rgba.out.png.sel.png")],
+        "upscale": ["--scale", "2", "--strength", "0.5"],
+        "denoise": ["--sigma", "auto"],
+    }
+    for tool, extra in runs.items():
+        out = s.path(f"cli-{tool}.png")
+        proc = subprocess.run(
+            [args.cli, tool, s.path("rgba.png"), "-o", out, "--model",
+             args.model, "--steps", st, "--seed", "1", "--quiet"] + extra,
+            capture_output=True, text=True, timeout=600)
+        check(proc.returncode == 0, f"cli-{tool}: runs ({proc.stderr.strip()})")
+        if proc.returncode != 0:
+            continue
+        cli = pngfile.read(out)[0].astype(int)
+        got = s.out(f"{tool}-rgba").astype(int)
+        if cli.shape != got.shape:
+            check(False, f"cli-{tool}: shapes {cli.shape} and {got.shape}")
+            continue
+        # Colour only: the plug-in's upscaled alpha is GIMP's scaling.
+        worst = np.abs(cli[..., :3] - got[..., :3]).max()
+        check(worst <= 1, f"cli-{tool}: the plug-in gives the CLI's pixels "
+              f"within one level (max {worst})")
+
+
+# ---------------------------------------------------------------- quality
+
+def add_quality_cases(s, args):
+    """A trained model on a photograph: each tool must do its job."""
+    photo = pngfile.read(args.sample)[0][:96, 64:160, :3]
+    rng = np.random.default_rng(5)
+    noisy = np.clip(photo + rng.normal(0, 25, photo.shape), 0, 255)
+    pngfile.write(s.path("q-photo.png"), photo, 8)
+    pngfile.write(s.path("q-noisy.png"), np.rint(noisy).astype(np.uint8), 8)
+    small = photo.reshape(48, 2, 48, 2, 3).mean(axis=(1, 3))
+    pngfile.write(s.path("q-small.png"), np.rint(small).astype(np.uint8), 8)
+    q = scheme_string(os.path.abspath(args.quality_model))
+    s.forms.append("(gimp-message \"quality cases\")")
+    s.case("q-denoise", "q-noisy", "none",
+           f"(plug-in-diffusion-denoise {NI} img d 0 4 \"ddim\" 1 {q})")
+    s.case("q-denoise1", "q-noisy", "none",
+           f"(plug-in-diffusion-denoise {NI} img d 25 1 \"ddim\" 1 {q})")
+    s.case("q-upscale", "q-small", "none",
+           f"(plug-in-diffusion-upscale {NI} img d 2 0.5 10 \"ddim\" 1 {q})")
+    s.case("q-inpaint", "q-photo", "hole",
+           f"(plug-in-diffusion-inpaint {NI} img d 1.0 20 \"ddim\" 1 {q})")
+    s.quality = dict(photo=photo, noisy=noisy, small=small)
+
+
+def check_quality(s, args):
+    qd = s.quality
+    photo = qd["photo"].astype(float)
+    for name in ("q-denoise", "q-denoise1", "q-upscale", "q-inpaint"):
+        check(s.status(name) == "ok",
+              f"{name}: succeeds ({s.info(name, 'message')})")
+    noisy_psnr = psnr(np.rint(qd["noisy"]), photo)
+    for name in ("q-denoise", "q-denoise1"):
+        got = psnr(s.out(name), photo)
+        check(got > noisy_psnr + 6,
+              f"{name}: {got:.2f} dB from the noisy {noisy_psnr:.2f} dB "
+              f"(more than +6 dB)")
+    up = s.out("q-upscale").astype(float)
+    nearest = np.repeat(np.repeat(np.rint(qd["small"]), 2, 0), 2, 1)
+    if up.shape == photo.shape:
+        got, base = psnr(up, photo), psnr(nearest, photo)
+        check(got > base, f"q-upscale: {got:.2f} dB, better than nearest "
+              f"neighbour's {base:.2f} dB")
+        back = up.reshape(48, 2, 48, 2, 3).mean(axis=(1, 3))
+        err = np.abs(back - np.rint(qd["small"])).max()
+        check(err <= 1.5, f"q-upscale: its 2 x 2 box average gives back the "
+              f"input (max error {err:.2f} levels)")
+    else:
+        check(False, f"q-upscale: shape {up.shape}")
+    out = s.out("q-inpaint").astype(float)
+    hole = s.selection("q-inpaint") == 255
+    got = psnr(out[hole], photo[hole])
+    base = psnr(np.zeros_like(photo[hole]), photo[hole])
+    check(got > base + 10, f"q-inpaint: the hole {got:.2f} dB from the "
+          f"photo, the black hole {base:.2f} dB (more than +10 dB)")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,257 @@
+/* procedures.c: the four PDB procedures: arguments, defaults, checks and
+ * last values. */
+#include "config.h"
+
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+#include <libgimp/gimp.h>
+
+#include "plugin.h"
+
+#define DIFFUSION_AUTHOR "gimp-diffusion authors"
+#define DIFFUSION_DATE "2025"
+#define DIFFUSION_IMAGE_TYPES "RGB*, GRAY*"
+
+static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
+  { DIFFUSION_IMG2IMG, IMG2IMG_PROC, "img2img", N_ ("Refine"),
+    N_ ("_Refine (img2img)..."),
+    N_ ("Re-imagine the layer or the selection with a diffusion model"),
+    "SDEdit on the layer: the pixels are noised to timestep t0 = strength * "
+    "T with q(x_t0 | x0), then a denoising diffusion model runs the reverse "
+    "process back to t = 0 on the CPU. With a selection only the selection "
+    "changes (a feathered edge blends) and the pixels around it guide the "
+    "result, as in inpainting at the same strength. Alpha is kept as it is. "
+    "The same seed gives the same pixels.",
+    "gimp-diffusion-img2img",
+    { 0.5, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+  { DIFFUSION_INPAINT, INPAINT_PROC, "inpaint", N_ ("Inpaint"),
+    N_ ("_Inpaint Selection..."),
+    N_ ("Fill the selection so that it matches its surroundings"),
+    "The selection is the mask (a feathered edge blends): the pixels "
+    "outside it are re-imposed at every step (RePaint for the stochastic "
+    "samplers, an x0 projection for the deterministic ones) while the model "
+    "makes the inside. Strength 1 fills anew; below 1 refines what is "
+    "there. Pixels outside the selection never change. An empty selection "
+    "is an error.",
+    "gimp-diffusion-inpaint",
+    { 1.0, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+  { DIFFUSION_UPSCALE, UPSCALE_PROC, "upscale", N_ ("Upscale"),
+    N_ ("_Upscale..."),
+    N_ ("Enlarge the image 2 or 4 times with detail from a diffusion model"),
+    "The image is scaled by 2 or 4 and the layer replaced with the "
+    "upscaled pixels, as one undo step. The model fills in detail under "
+    "the constraint that a box average of the result gives back the "
+    "original (DDNM range-null-space projection); strength below 1 starts "
+    "from a noised resize, which takes fewer steps. Alpha is scaled as "
+    "GIMP scales it. The selection is kept and scaled with the image.",
+    "gimp-diffusion-upscale",
+    { 0.5, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+  { DIFFUSION_DENOISE, DENOISE_PROC, "denoise", N_ ("Denoise"),
+    N_ ("_Denoise..."), N_ ("Remove noise from a photograph"),
+    "The photograph is taken as the diffusion state x_t* at the timestep "
+    "whose noise level is sigma (on the 0..255 scale; 0 estimates it from "
+    "the image) and the model samples it back to t = 0. One step gives the "
+    "minimum mean-square-error estimate. With a selection only the "
+    "selection changes.",
+    "gimp-diffusion-denoise",
+    { 0.5, 2, 0.0, 10, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+};
+
+const DiffusionProcedure *
+diffusion_procedure_get (DiffusionTool tool)
+{
+  g_return_val_if_fail (tool >= 0 && tool < DIFFUSION_N_TOOLS, NULL);
+  return &diffusion_procedures[tool];
+}
+
+const DiffusionProcedure *
+diffusion_procedure_lookup (const gchar *proc)
+{
+  gint i;
+
+  for (i = 0; proc != NULL && i < DIFFUSION_N_TOOLS; i++)
+    if (strcmp (diffusion_procedures[i].proc, proc) == 0)
+      return &diffusion_procedures[i];
+  return NULL;
+}
+
+/* The arguments after run-mode, image and drawable, per tool. */
+static const GimpParamDef diffusion_arg_strength
+    = { GIMP_PDB_FLOAT, "strength",
+        "How far from the original, 0..1: noise to t0 = strength * T and "
+        "sample back (0 leaves the pixels as they are)" };
+static const GimpParamDef diffusion_arg_inpaint_strength
+    = { GIMP_PDB_FLOAT, "strength",
+        "0..1: 1 fills the selection anew, below 1 refines what is there "
+        "(0 leaves it as it is)" };
+static const GimpParamDef diffusion_arg_upscale_strength
+    = { GIMP_PDB_FLOAT, "strength",
+        "0..1: 1 starts from pure noise, below 1 from the enlarged image "
+        "noised to t0 = strength * T (fewer steps)" };
+static const GimpParamDef diffusion_arg_scale
+    = { GIMP_PDB_INT32, "scale", "Enlargement factor: 2 or 4" };
+static const GimpParamDef diffusion_arg_sigma
+    = { GIMP_PDB_FLOAT, "sigma",
+        "Noise standard deviation on the 0..255 scale; 0 estimates it from "
+        "the image" };
+static const GimpParamDef diffusion_args_common[] = {
+  { GIMP_PDB_INT32, "steps", "Network evaluations, 1..1000" },
+  { GIMP_PDB_STRING, "sampler",
+    "Sampler: \"ddim\" (\"\" means ddim), \"ddpm\", \"skip-step\", "
+    "\"dpm-solver-2\", \"dpm-solver-3\", \"dpm-solver++2m\"" },
+  { GIMP_PDB_INT32, "seed", "Noise seed: the same seed gives the same pixels" },
+  { GIMP_PDB_STRING, "model",
+    "Model file (.safetensors); \"\" means the shipped model" },
+};
+static const GimpParamDef diffusion_args_head[] = {
+  { GIMP_PDB_INT32, "run-mode",
+    "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1), "
+    "RUN-WITH-LAST-VALS (2) }" },
+  { GIMP_PDB_IMAGE, "image", "Input image" },
+  { GIMP_PDB_DRAWABLE, "drawable", "Input drawable" },
+};
+
+/* The procedure's own arguments (between the head and the common ones). */
+static gint
+diffusion_own_args (DiffusionTool tool, GimpParamDef *own)
+{
+  switch (tool)
+    {
+    case DIFFUSION_IMG2IMG:
+      own[0] = diffusion_arg_strength;
+      return 1;
+    case DIFFUSION_INPAINT:
+      own[0] = diffusion_arg_inpaint_strength;
+      return 1;
+    case DIFFUSION_UPSCALE:
+      own[0] = diffusion_arg_scale;
+      own[1] = diffusion_arg_upscale_strength;
+      return 2;
+    case DIFFUSION_DENOISE:
+      own[0] = diffusion_arg_sigma;
+      return 1;
+    default:
+      g_return_val_if_reached (0);
+    }
+}
+
+static gint
+diffusion_n_params (DiffusionTool tool)
+{
+  GimpParamDef own[2];
+
+  return G_N_ELEMENTS (diffusion_args_head) + diffusion_own_args (tool, own)
+         + G_N_ELEMENTS (diffusion_args_common);
+}
+
+void
+diffusion_procedures_install (void)
+{
+  gint i;
+
+  gimp_plugin_domain_register (GETTEXT_PACKAGE, LOCALEDIR);
+
+  for (i = 0; i < DIFFUSION_N_TOOLS; i++)
+    {
+      const DiffusionProcedure *proc = &diffusion_procedures[i];
+      GimpParamDef args[G_N_ELEMENTS (diffusion_args_head) + 2
+                        + G_N_ELEMENTS (diffusion_args_common)];
+      GimpParamDef own[2];
+      gint n_own = diffusion_own_args (proc->tool, own);
+      gint n = 0, k;
+
+      for (k = 0; k < (gint)G_N_ELEMENTS (diffusion_args_head); k++)
+        args[n++] = diffusion_args_head[k];
+      for (k = 0; k < n_own; k++)
+        args[n++] = own[k];
+      for (k = 0; k < (gint)G_N_ELEMENTS (diffusion_args_common); k++)
+        args[n++] = diffusion_args_common[k];
+
+      gimp_install_procedure (proc->proc, proc->blurb, proc->help,
+                              DIFFUSION_AUTHOR, DIFFUSION_AUTHOR,
+                              DIFFUSION_DATE, proc->menu_label,
+                              DIFFUSION_IMAGE_TYPES, GIMP_PLUGIN, n, 0, args,
+                              NULL);
+      gimp_plugin_menu_register (proc->proc, DIFFUSION_MENU_PATH);
+    }
+}
+
+const gchar *
+diffusion_vals_sampler (const DiffusionVals *vals)
+{
+  return vals->sampler[0] ? vals->sampler : DIFFUSION_DEFAULT_SAMPLER;
+}
+
+gchar *
+diffusion_vals_check (const DiffusionProcedure *proc,
+                      const DiffusionVals *vals)
+{
+  if (proc->tool != DIFFUSION_DENOISE
+      && !(vals->strength >= 0.0 && vals->strength <= 1.0))
+    return g_strdup_printf (_ ("strength %g is outside 0..1"), vals->strength);
+  if (proc->tool == DIFFUSION_UPSCALE && vals->scale != 2 && vals->scale != 4)
+    return g_strdup_printf (_ ("scale %d is not 2 or 4"), vals->scale);
+  if (proc->tool == DIFFUSION_DENOISE
+      && !(vals->sigma >= 0.0 && vals->sigma <= 255.0))
+    return g_strdup_printf (_ ("sigma %g is outside 0..255"), vals->sigma);
+  if (vals->steps < 1 || vals->steps > GD_T_MAX)
+    return g_strdup_printf (_ ("steps %d is outside 1..%d"), vals->steps,
+                            GD_T_MAX);
+  if (vals->sampler[0] != '\0' && !gd_sampler_is_known (vals->sampler))
+    return g_strdup_printf (_ ("unknown sampler \"%s\""), vals->sampler);
+  return NULL;
+}
+
+gchar *
+diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
+                            const GimpParam *param, DiffusionVals *vals)
+{
+  gint expected = diffusion_n_params (proc->tool);
+  const gchar *sampler, *model;
+  gint k = G_N_ELEMENTS (diffusion_args_head);
+
+  if (nparams != expected)
+    return g_strdup_printf (_ ("%s takes %d arguments, got %d"), proc->proc,
+                            expected, nparams);
+  *vals = proc->defaults;
+  switch (proc->tool)
+    {
+    case DIFFUSION_IMG2IMG:
+    case DIFFUSION_INPAINT:
+      vals->strength = param[k++].data.d_float;
+      break;
+    case DIFFUSION_UPSCALE:
+      vals->scale = param[k++].data.d_int32;
+      vals->strength = param[k++].data.d_float;
+      break;
+    case DIFFUSION_DENOISE:
+      vals->sigma = param[k++].data.d_float;
+      break;
+    default:
+      g_return_val_if_reached (NULL);
+    }
+  vals->steps = param[k++].data.d_int32;
+  sampler = param[k].data.d_string ? param[k].data.d_string : "";
+  k++;
+  vals->seed = param[k++].data.d_int32;
+  model = param[k].data.d_string ? param[k].data.d_string : "";
+  if (strlen (sampler) >= sizeof vals->sampler)
+    return g_strdup_printf (_ ("unknown sampler \"%s\""), sampler);
+  if (strlen (model) >= sizeof vals->model)
+    return g_strdup (_ ("the model path is too long"));
+  g_strlcpy (vals->sampler, sampler, sizeof vals->sampler);
+  g_strlcpy (vals->model, model, sizeof vals->model);
+  return diffusion_vals_check (proc, vals);
+}
+
+void
+diffusion_vals_last (const DiffusionProcedure *proc, DiffusionVals *vals)
+{
+  *vals = proc->defaults;
+  if (gimp_get_data_size (proc->proc) != sizeof *vals)
+    return; /* none yet, or stored by another version of the plug-in */
+  gimp_get_data (proc->proc, vals);
+  vals->sampler[sizeof vals->sampler - 1] = '\0';
+  vals->model[sizeof vals->model - 1] = '\0';
+}
