@@ -1,8 +1,10 @@
-/* test_tasks.c: gd_image conversions and gd_img2img (t0 from strength,
- * strength 0, seeds, gray = averaged RGB, cancel, bad parameters) on the
- * small random-init test model. */
+/* test_tasks.c: gd_image conversions, what the tools share (noise keyed by
+ * absolute pixel, evaluation counts, threads) and gd_img2img (t0 from
+ * strength, strength 0, seeds, gray = averaged RGB, tiles, cancel, bad
+ * parameters) on the small random-init test model. */
 #include "gimp-diffusion.h"
 #include "image.h"
+#include "task.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -227,6 +229,152 @@ test_runs (gd_model *model, const gd_image *in)
   gd_image_free (&outrgb);
 }
 
+/* The noise of a crop at (ox, oy) is the whole image's noise there, and
+ * the sampler's noise_index holds the same keys. */
+static void
+test_noise_keys (gd_model *model)
+{
+  gd_task_params p;
+  gd_task whole, crop;
+  gd_error err;
+  float *zw, *zc;
+  int bad = 0, bad_index = 0;
+  const int ox = 13, oy = 7;
+
+  gd_task_params_init (&p);
+  p.sampler.sampler = "ddpm"; /* draws noise: noise_index is filled */
+  p.sampler.seed = 99;
+  CHECK (gd_task_begin (&whole, "test", model, &p, 40, 30, 0, 0, 1, &err)
+             == GD_OK,
+         "begin: %s", err.message);
+  CHECK (gd_task_begin (&crop, "test", model, &p, 20, 10, ox, oy, 1, &err)
+             == GD_OK,
+         "begin crop: %s", err.message);
+  zw = malloc (whole.n * sizeof *zw);
+  zc = malloc (crop.n * sizeof *zc);
+  gd_task_noise (&whole, 5, zw);
+  gd_task_noise (&crop, 5, zc);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < 10; y++)
+      for (int x = 0; x < 20; x++)
+        {
+          size_t i = c * crop.plane + (size_t)y * 20 + x;
+
+          bad += zc[i] != zw[c * whole.plane + (size_t)(oy + y) * 40 + ox + x];
+          bad_index += crop.noise_index[i] != gd_noise_key (c, ox + x, oy + y)
+                       || gd_rng_normal (99, 5, crop.noise_index[i]) != zc[i];
+        }
+  CHECK (bad == 0, "a crop draws the whole image's noise (%d differ)", bad);
+  CHECK (bad_index == 0, "noise_index holds the pixel keys (%d differ)",
+         bad_index);
+  CHECK (gd_noise_key (0, 1, 0) != gd_noise_key (1, 1, 0)
+             && gd_noise_key (0, 0, 1) != gd_noise_key (0, 1, 0)
+             && gd_noise_key (2, 2147483647, 2147483647)
+                    != gd_noise_key (1, 2147483647, 2147483647),
+         "keys tell channels and coordinates apart");
+  free (zw);
+  free (zc);
+  gd_task_end (&whole);
+  gd_task_end (&crop);
+
+  p.sampler.sampler = "ddim";
+  CHECK (gd_task_begin (&crop, "test", model, &p, 20, 10, 0, 0, 1, &err)
+             == GD_OK
+             && crop.noise_index == NULL,
+         "a deterministic sampler gets no noise_index");
+  gd_task_end (&crop);
+}
+
+typedef struct
+{
+  int calls;
+  int ok;
+  int cancel_at;
+  gd_progress_info last;
+} info_probe;
+
+static int
+info_probe_fn (void *user_data, const gd_progress_info *info)
+{
+  info_probe *pr = user_data;
+
+  pr->calls++;
+  pr->ok &= info->done == pr->calls && info->total == info->steps * info->tiles
+            && info->done == (info->step - 1) * info->tiles + info->tile;
+  pr->last = *info;
+  return pr->cancel_at > 0 && info->done >= pr->cancel_at;
+}
+
+/* Tiles: progress per tile over the whole job, the count gd_task_nfe
+ * gives, the same pixels within a tolerance, cancel between tiles; and the
+ * same pixels whatever the thread count. */
+static void
+test_tiles_threads (gd_model *model)
+{
+  gd_image in, whole, tiled, one, two;
+  gd_task_params p;
+  gd_error err;
+  info_probe pr = { 0, 1, 0, { 0 } };
+  int nfe;
+
+  gd_image_alloc (&in, 150, 100, 3, NULL);
+  fill_test_image (&in);
+  gd_task_params_init (&p);
+  p.sampler.steps = 3;
+  p.strength = 0.4;
+  CHECK (gd_img2img (model, &p, &in, &whole, &err) == GD_OK, "whole: %s",
+         err.message);
+  p.tile_size = 64;
+  p.task_progress = info_probe_fn;
+  p.task_progress_data = &pr;
+  nfe = gd_task_nfe (model, "img2img", &p, 150, 100, &err);
+  CHECK (gd_img2img (model, &p, &in, &tiled, &err) == GD_OK, "tiled: %s",
+         err.message);
+  CHECK (pr.ok && pr.calls == nfe && pr.last.steps == 3 && pr.last.tiles > 4
+             && pr.last.done == pr.last.total,
+         "progress per tile: %d calls, nfe %d, %d steps x %d tiles", pr.calls,
+         nfe, pr.last.steps, pr.last.tiles);
+  if (whole.data != NULL && tiled.data != NULL)
+    CHECK (mean_abs_diff (&whole, &tiled) > 0
+               && mean_abs_diff (&whole, &tiled) < 0.01,
+           "tiled = untiled within 0.01 (%g)", mean_abs_diff (&whole, &tiled));
+  pr.cancel_at = 5;
+  gd_image_free (&tiled);
+  CHECK (gd_img2img (model, &p, &in, &tiled, &err) == GD_ERR_CANCELLED
+             && tiled.data == NULL && pr.last.step == 1 && pr.last.tile == 5,
+         "cancel at tile 5 of step 1: %s", err.message);
+  p.tile_size = 10;
+  CHECK (gd_img2img (model, &p, &in, &tiled, &err) == GD_ERR_INVALID
+             && tiled.data == NULL && strstr (err.message, "img2img: tile"),
+         "a tile below twice the overlap: %s", err.message);
+  CHECK (gd_task_nfe (model, "img2img", &p, 150, 100, &err) == -1,
+         "... and its count: %s", err.message);
+
+  p.tile_size = 0;
+  p.task_progress = NULL;
+  gd_set_threads (1);
+  CHECK (gd_img2img (model, &p, &in, &one, &err) == GD_OK, "1 thread");
+  gd_set_threads (3);
+  CHECK (gd_img2img (model, &p, &in, &two, &err) == GD_OK, "3 threads");
+  gd_set_threads (0);
+  /* The noise is keyed by pixel, not by thread; the forward pass itself
+   * rounds differently with the thread count (about 1e-6 in eps_hat). */
+  CHECK (mean_abs_diff (&one, &two) < 1e-5,
+         "1 and 3 threads give the same pixels to float rounding (%g)",
+         mean_abs_diff (&one, &two));
+  CHECK (gd_task_nfe (model, "sharpen", &p, 10, 10, &err) == -1
+             && strstr (err.message, "sharpen"),
+         "an unknown task: %s", err.message);
+  p.origin_x = -1;
+  CHECK (gd_img2img (model, &p, &in, &one, &err) == GD_ERR_INVALID,
+         "a negative origin: %s", err.message);
+  gd_image_free (&in);
+  gd_image_free (&whole);
+  gd_image_free (&tiled);
+  gd_image_free (&one);
+  gd_image_free (&two);
+}
+
 static void
 test_bad_parameters (gd_model *model, const gd_image *in)
 {
@@ -283,6 +431,8 @@ main (int argc, char **argv)
   test_t0_from_strength (model, &in);
   test_runs (model, &in);
   test_bad_parameters (model, &in);
+  test_noise_keys (model);
+  test_tiles_threads (model);
   gd_image_free (&in);
   gd_model_free (model);
 

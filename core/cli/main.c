@@ -37,9 +37,9 @@ static const char *const tool_names[] = { "img2img", "inpaint", "upscale",
 
 /* What --strength and --eta mean when they are not given, per tool: inpaint
  * and upscale steer every step, which ddim does well only with fresh noise
- * (DDNM's eta = 0.85; docs/tools.md has the figures). */
+ * (RePaint's eta = 1, DDNM's 0.85; docs/tools.md has the figures). */
 static const double tool_strength[] = { 0.5, 1.0, 0.5, 0.5 };
-static const double tool_eta[] = { 0.0, 0.85, 0.85, 0.0 };
+static const double tool_eta[] = { 0.0, 1.0, 0.85, 0.0 };
 
 static void
 usage (FILE *out)
@@ -83,7 +83,7 @@ usage (FILE *out)
            "                      negative 32-bit value means the same as in\n"
            "                      the GIMP plug-in\n"
            "  --eta E             ddim only: 0 deterministic, 1 stochastic\n"
-           "                      (default: 0; inpaint and upscale: 0.85)\n"
+           "                      (default: 0; inpaint 1, upscale 0.85)\n"
            "  --mask MASK.png     inpaint: the region to regenerate, IN's size\n"
            "  --jumps N           inpaint with a stochastic sampler: RePaint\n"
            "                      resampling rounds per step (default: 1)\n"
