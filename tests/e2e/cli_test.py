@@ -1,15 +1,21 @@
 #!/usr/bin/python3
-"""End to end: gimp-diffusion-cli img2img on small PNGs.
+"""End to end: gimp-diffusion-cli's four tools on small PNGs.
 
-Checks size, bit depth and colour type kept, alpha bit-identical, the image
-changed, the same seed giving the same pixels and another seed others,
-strength 0 returning the input, and every bad input (options, files, model)
-failing with a clear message and leaving an existing output file as it was.
+img2img: size, bit depth and colour type kept, alpha bit-identical, the
+image changed, the same seed giving the same pixels and another seed others,
+strength 0 returning the input.  inpaint: pixels under the mask's black
+bit-identical, a feathered edge between, the hole changed.  upscale x2 and
+x4: the result box-downsampled is the input to the output's rounding, alpha
+enlarged.  denoise: a given sigma, an estimated one, one step.  Ctrl-C:
+exit 130, nothing written.  Every bad input (options, files, a mask of
+another size, an unsupported scale, the model) fails with a clear message
+and leaves an existing output file as it was.
 """
 
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,6 +32,150 @@ def check(cond, what):
     print(("ok     " if cond else "FAILED ") + what, flush=True)
     if not cond:
         failures.append(what)
+
+
+def box_down(img, s):
+    h, w = img.shape[0] // s, img.shape[1] // s
+    return img.reshape(h, s, w, s, -1).astype(np.float64).mean(axis=(1, 3))
+
+
+def check_inpaint(run, path, steps):
+    """Outside the mask bit for bit, the feathered band between, the hole
+    changed, seeds; 8-bit RGBA and 16-bit gray."""
+    for name, channels, depth in (("rgba8", 4, 8), ("gray16", 1, 16)):
+        src = pngfile.read(path(name + ".png"))[0]
+        h, w = src.shape[:2]
+        yy, xx = np.mgrid[0:h, 0:w]
+        dist = np.hypot(xx - w / 2, yy - h / 2) - h / 5
+        mask = np.clip(1 - dist / 4, 0, 1)  # 1 inside, 4-pixel ramp
+        mpath = path(f"mask-{name}.png")
+        pngfile.write(mpath, np.rint(mask * 255).astype(np.uint8)[..., None],
+                      8)
+        mask8 = np.rint(mask * 255) / 255
+        outs = []
+        for seed in ("5", "5", "6"):
+            out = path(f"{name}-inpaint-{len(outs)}.png")
+            proc = run("inpaint", path(name + ".png"), "-o", out, "--mask",
+                       mpath, "--steps", steps, "--seed", seed)
+            check(proc.returncode == 0 and "inpaint: step" in proc.stderr,
+                  f"inpaint {name}: exit 0, progress "
+                  f"({(proc.stderr.strip().splitlines() or [''])[-1]})")
+            if proc.returncode != 0:
+                return
+            outs.append(pngfile.read(out)[0])
+        a = outs[0]
+        maxv = 65535.0 if depth == 16 else 255.0
+        colors = 3 if channels >= 3 else 1
+        check(a.shape == src.shape, f"inpaint {name}: shape kept")
+        check(np.array_equal(a[mask8 == 0], src[mask8 == 0]),
+              f"inpaint {name}: outside the mask bit-identical")
+        if channels in (2, 4):
+            check(np.array_equal(a[..., -1], src[..., -1]),
+                  f"inpaint {name}: alpha bit-identical")
+        diff = np.abs(a[..., :colors].astype(np.float64) -
+                      src[..., :colors]).mean(axis=-1) / maxv
+        inside, band = diff[mask8 == 1].mean(), diff[(mask8 > 0) &
+                                                     (mask8 < 0.5)].mean()
+        check(inside > 0.01 and 0 < band < inside,
+              f"inpaint {name}: the hole changed ({inside:.4f}), the "
+              f"feathered band less ({band:.4f})")
+        check(np.array_equal(outs[0], outs[1]),
+              f"inpaint {name}: same seed, same pixels")
+        check(not np.array_equal(outs[0], outs[2]),
+              f"inpaint {name}: another seed, other pixels")
+
+
+def check_upscale(run, path, steps):
+    """x2 and x4: size, alpha enlarged, box-downsampled = the input within
+    the output's rounding (half a level)."""
+    for name, channels, depth in (("rgba8", 4, 8), ("gray16", 1, 16)):
+        src = pngfile.read(path(name + ".png"))[0]
+        for scale in (2, 4) if name == "rgba8" else (2,):
+            out = path(f"{name}-x{scale}.png")
+            proc = run("upscale", path(name + ".png"), "-o", out, "--scale",
+                       str(scale), "--steps", steps)
+            check(proc.returncode == 0 and "upscale: step" in proc.stderr,
+                  f"upscale {name} x{scale}: exit 0, progress "
+                  f"({(proc.stderr.strip().splitlines() or [''])[-1]})")
+            if proc.returncode != 0:
+                continue
+            got, got_depth = pngfile.read(out)
+            h, w = src.shape[:2]
+            check(got.shape == (h * scale, w * scale, src.shape[2]) and
+                  got_depth == depth,
+                  f"upscale {name} x{scale}: shape {got.shape}, depth "
+                  f"{got_depth}")
+            colors = 3 if channels >= 3 else 1
+            err = np.abs(box_down(got[..., :colors], scale) -
+                         src[..., :colors]).max()
+            check(err <= 0.5 + 1e-9,
+                  f"upscale {name} x{scale}: box-downsampled = the input "
+                  f"(max error {err:.3f} levels, at most 0.5)")
+            if channels in (2, 4):
+                check(np.array_equal(got[::scale, ::scale, -1], src[..., -1])
+                      and np.array_equal(got[scale - 1::scale,
+                                             scale - 1::scale, -1],
+                                         src[..., -1]),
+                      f"upscale {name} x{scale}: alpha enlarged")
+
+
+def check_denoise(run, path, steps, sample):
+    """A noisy image: sigma given, estimated, one step; with the shipped
+    model the error against the clean image drops."""
+    rng = np.random.default_rng(3)
+    clean = pngfile.read(sample)[0][:96, 48:176] if sample else \
+        pngfile.read(path("rgba8.png"))[0][..., :3]
+    noisy = np.clip(np.rint(clean + rng.normal(0, 25, clean.shape)), 0,
+                    255).astype(np.uint8)
+    npath = path("noisy.png")
+    pngfile.write(npath, noisy, 8)
+
+    def psnr(a):
+        mse = ((a.astype(np.float64) - clean) ** 2).mean()
+        return 10 * np.log10(255.0 ** 2 / max(mse, 1e-12))
+
+    for opts in (["--sigma", "25"], ["--sigma", "auto"], ["--one-step"]):
+        out = path("denoised.png")
+        proc = run("denoise", npath, "-o", out, "--steps", steps, *opts)
+        what = "denoise " + " ".join(opts)
+        check(proc.returncode == 0 and "denoise: step" in proc.stderr,
+              f"{what}: exit 0, progress "
+              f"({(proc.stderr.strip().splitlines() or [''])[-1]})")
+        if proc.returncode != 0:
+            continue
+        got = pngfile.read(out)[0]
+        check(got.shape == noisy.shape, f"{what}: shape kept")
+        if "auto" in opts:
+            check("estimated sigma" in proc.stderr,
+                  f"{what}: the estimate is reported")
+        if sample:
+            check(psnr(got) > psnr(noisy) + 6,
+                  f"{what}: {psnr(noisy):.2f} dB -> {psnr(got):.2f} dB "
+                  "against the clean photograph (at least 6 dB better)")
+
+
+def check_cancel(args, path):
+    """Ctrl-C during a run: exit 130, a message, nothing written."""
+    src = path("cancel.png")
+    pngfile.write(src, pngfile.test_image(96, 96, 3, 8), 8)
+    out = path("cancelled.png")
+    with open(out, "wb") as f:
+        f.write(b"before")
+    proc = subprocess.Popen(
+        [args.cli, "img2img", src, "-o", out, "--model", args.model,
+         "--strength", "1", "--steps", "1000", "--memory", "64"],
+        stderr=subprocess.PIPE, text=True)
+    first = proc.stderr.readline()
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    code = proc.wait(timeout=120)
+    with open(out, "rb") as f:
+        kept = f.read() == b"before"
+    leftovers = [n for n in os.listdir(os.path.dirname(out)) if ".tmp-" in n]
+    check("step" in first and code == 130 and "interrupted" in rest and
+          "nothing written" in rest and kept and not leftovers,
+          f"Ctrl-C: exit {code}, {rest.strip().splitlines()[-1:]}, output "
+          f"kept {kept}")
 
 
 def main():
@@ -114,6 +264,11 @@ def main():
                   f"the model denoises: strength 0.1 gives {psnr:.2f} dB "
                   f"against the photograph (at least {args.min_psnr})")
 
+    check_inpaint(run, path, steps)
+    check_upscale(run, path, steps)
+    check_denoise(run, path, steps, args.sample)
+    check_cancel(args, path)
+
     # Bad input: a clear message, a non-zero exit, the output untouched.
     inp = path("rgba8.png")
     out = path("keep.png")
@@ -161,6 +316,50 @@ def main():
         "unknown option")
     bad(["img2img", inp], "no output", "no -o")
     bad(["sharpen", inp, "-o", out], "unknown command", "unknown command")
+    mask = path("mask-rgba8.png")
+    small_mask = path("small-mask.png")
+    pngfile.write(small_mask, np.zeros((10, 12, 1), np.uint8), 8)
+    bad(["inpaint", inp, "-o", out, "--mask", small_mask], "same size",
+        "mask of another size")
+    bad(["inpaint", inp, "-o", out, "--mask", missing], "the mask: cannot open",
+        "missing mask")
+    bad(["inpaint", inp, "-o", out, "--mask", notpng], "not a PNG",
+        "mask not a PNG")
+    bad(["inpaint", inp, "-o", out], "no mask given", "inpaint without mask")
+    bad(["inpaint", inp, "-o", out, "--mask", mask, "--jumps", "3",
+         "--eta", "0"], "stochastic", "resampling with a deterministic sampler")
+    bad(["inpaint", inp, "-o", out, "--mask", mask, "--jumps", "0"],
+        "--jumps", "jumps out of range")
+    bad(["img2img", inp, "-o", out, "--mask", mask], "--mask is an option of "
+        "inpaint", "mask given to img2img")
+    bad(["upscale", inp, "-o", out, "--scale", "3"], "unsupported scale",
+        "scale 3")
+    bad(["upscale", inp, "-o", out, "--scale", "x"], "unsupported scale",
+        "scale not a number")
+    bad(["denoise", inp, "-o", out, "--scale", "2"], "--scale is an option "
+        "of upscale", "scale given to denoise")
+    bad(["denoise", inp, "-o", out, "--sigma", "-3"], "--sigma",
+        "negative sigma")
+    bad(["denoise", inp, "-o", out, "--sigma", "lots"], "--sigma",
+        "sigma not a number")
+    bad(["denoise", inp, "-o", out, "--strength", "0.5"], "not an option of "
+        "denoise", "strength given to denoise")
+    bad(["img2img", inp, "-o", out, "--one-step"], "--one-step is an option "
+        "of denoise", "one-step given to img2img")
+    bad(["denoise", inp, "-o", out, "--tile", "8"], "tile size",
+        "a tile below the smallest")
+    bad(["denoise", inp, "-o", out, "--memory", "2"], "--memory",
+        "memory below 16 MiB")
+    tiny = path("tiny.png")
+    pngfile.write(tiny, np.full((2, 2, 3), 128, np.uint8), 8)
+    bad(["denoise", tiny, "-o", out], "cannot estimate the noise",
+        "sigma auto on a 2 x 2 image")
+    for tool, extra in (("inpaint", ["--mask", mask]), ("upscale", []),
+                        ("denoise", [])):
+        bad([tool, missing, "-o", out] + extra, "cannot open",
+            f"{tool}: missing input")
+        bad([tool, inp, "-o", out] + extra, "cannot load the model",
+            f"{tool}: corrupt model file", model=badmodel)
     bad(["img2img", inp, "-o", out], "cannot load the model",
         "missing model file", model=path("no-such-model.safetensors"))
     bad(["img2img", inp, "-o", out], "cannot load the model",
