@@ -1,8 +1,11 @@
 #!/usr/bin/python3
 """valgrind memcheck on gimp-diffusion-cli, end to end (issue 6).
 
-Runs the CLI under memcheck on a small PNG with the tiny random-init model:
-every tool on an RGBA and a gray 16-bit image, and the failure paths (a
+Runs the CLI under memcheck on small PNGs with the tiny random-init model:
+every tool (img2img on RGBA 8-bit and gray 16-bit, with deterministic,
+stochastic and DPM-Solver samplers and in tiles; inpaint with and without
+RePaint's resampling; upscale; denoise with a given and an estimated
+sigma), and the failure paths (a
 missing, truncated or NaN-poisoned model, a corrupt PNG, a bad option, an
 unwritable output).  Each run must end with the CLI's own exit status and
 message, and memcheck must report no error and no leak (definite,
@@ -107,6 +110,32 @@ def main():
         out = path(f"img2img-{name}.png")
         memcheck(f"img2img {name}", ["img2img", src, "-o", out] + common, 0)
         check(os.path.exists(out), f"img2img {name}: output written")
+    big = path("in-70x60.png")
+    pngfile.write(big, pngfile.test_image(width=70, height=60, channels=3),
+                  8)
+    mask = path("mask.png")
+    mask_pixels = pngfile.test_image(width=20, height=12, channels=1)
+    mask_pixels[:] = 0
+    mask_pixels[3:9, 5:15] = 255
+    pngfile.write(mask, mask_pixels, 8)
+    for name, argv, size in (
+            ("inpaint", ["inpaint", rgba, "--mask", mask], (20, 12)),
+            ("inpaint RePaint", ["inpaint", rgba, "--mask", mask, "--sampler",
+                                 "ddpm", "--strength", "0.003", "--jumps",
+                                 "2"], (20, 12)),
+            ("upscale x2", ["upscale", rgba, "--scale", "2"], (40, 24)),
+            ("denoise sigma 25", ["denoise", gray, "--sigma", "25"], (9, 7)),
+            ("denoise auto one-step", ["denoise", rgba, "--one-step"],
+             (20, 12)),
+            ("img2img in 2 tiles", ["img2img", big, "--tile", "64",
+                                    "--strength", "0.001"], (70, 60))):
+        out = path(name.replace(" ", "-") + ".png")
+        memcheck(name, argv + ["-o", out] + common, 0)
+        ok = os.path.exists(out)
+        if ok:
+            pixels, _ = pngfile.read(out)
+            ok = pixels.shape[1::-1] == size
+        check(ok, f"{name}: a {size[0]} x {size[1]} output written")
     memcheck("img2img ddpm stochastic",
              ["img2img", rgba, "-o", path("ddpm.png"), "--sampler", "ddpm",
               "--strength", "0.003"] + model, 0)
