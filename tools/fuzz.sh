@@ -3,7 +3,7 @@
 #
 # Usage: tools/fuzz.sh [SECONDS] [TARGET...]
 #   SECONDS  how long each target runs (default 600)
-#   TARGET   json, model (default: both)
+#   TARGET   json, model, arch (default: all three)
 #
 # Builds the libFuzzer targets with clang, AddressSanitizer and
 # UndefinedBehaviorSanitizer in build-fuzz/ (or $GD_FUZZ_BUILDDIR), runs
@@ -23,7 +23,7 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(json model)
+  targets=(json model arch)
 fi
 builddir=${GD_FUZZ_BUILDDIR:-build-fuzz}
 nice_level=${GD_FUZZ_NICE:-10}
@@ -33,23 +33,24 @@ if [ ! -f "$builddir/build.ninja" ]; then
     -Db_sanitize=address,undefined -Db_lundef=false -Dplugin=false \
     -Dbuildtype=debugoptimized
 fi
-ninja -C "$builddir" tests/fuzz/fuzz-json tests/fuzz/fuzz-model
+ninja -C "$builddir" tests/fuzz/fuzz-json tests/fuzz/fuzz-model tests/fuzz/fuzz-arch
 
 status=0
 for target in "${targets[@]}"; do
   fuzzer=$builddir/tests/fuzz/fuzz-$target
   workdir=$builddir/tests/fuzz/run-$target
   if [ ! -x "$fuzzer" ]; then
-    echo "fuzz.sh: no target '$target' (json, model)" >&2
+    echo "fuzz.sh: no target '$target' (json, model, arch)" >&2
     exit 2
   fi
   mkdir -p "$workdir/artifacts"
   log=$workdir/last.log
   before=$(find "$workdir/artifacts" -type f | wc -l)
   rc=0
+  dict=tests/fuzz/$target.dict
+  [ -f "$dict" ] || dict=
   nice -n "$nice_level" tests/fuzz/run-fuzzer.sh "$fuzzer" "$seconds" \
-    "$workdir" "tests/fuzz/corpus/$target" "tests/fuzz/$target.dict" \
-    > "$log" 2>&1 || rc=$?
+    "$workdir" "tests/fuzz/corpus/$target" $dict > "$log" 2>&1 || rc=$?
   after=$(find "$workdir/artifacts" -type f | wc -l)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   added=$(sed -n 's/^stat::new_units_added: *//p' "$log" | tail -1)

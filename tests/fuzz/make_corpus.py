@@ -3,7 +3,8 @@
 
 model/: small valid gd-unet-v1 files (F32, F16, BF16; one and two levels;
 1 and 3 channels) and one file per kind of defect the loader must refuse;
-json/: model headers and metadata strings, valid and broken.  Every file is
+json/: model headers and metadata strings, valid and broken; arch/: the
+architecture picks of fuzz_arch.c.  Every file is
 a few KB, so that libFuzzer mutates them quickly.  Deterministic: running it
 again rewrites the same bytes.  Files whose names start with "crash-" are
 inputs that once broke the loader: this script never touches them.
@@ -261,11 +262,34 @@ def json_corpus(models):
     return c
 
 
+def arch_corpus():
+    """Seeds of fuzz_arch.c: the bytes pick in_channels, base, levels,
+    multipliers, blocks, dtype, weight scale, rng seed, width, height, t
+    and tile (see its LLVMFuzzerTestOneInput), then the pixels."""
+    pixels = bytes(range(0, 250, 7)) * 4
+    return {
+        # 3 channels, base 4, 3 levels [1, 2, 2], 1 block: the tiny model
+        "tiny-like-21x13": bytes([2, 1, 2, 0, 1, 1, 0, 1, 0, 4, 7, 0, 20,
+                                  12, 0, 128, 0]) + pixels,
+        # 1 channel, base 2, 1 level, no blocks, 1x1, F16
+        "one-level-1x1-f16": bytes([0, 0, 0, 0, 0, 0, 0, 0, 1, 9, 3, 1, 0,
+                                    0, 10, 0, 0]),
+        # 4 channels, base 8, 4 levels [3, 1, 2, 1], 2 blocks, BF16, 47x5,
+        # tiles of 32
+        "four-levels-bf16-tiled": bytes([3, 3, 3, 2, 0, 1, 0, 2, 2, 20, 1,
+                                         2, 46, 4, 255, 255, 32, 1]) + pixels,
+        # weights scaled up: the network may overflow (GD_ERR_NUMERIC)
+        "large-weights": bytes([2, 3, 1, 2, 2, 0, 0, 1, 0, 63, 5, 5, 16, 16,
+                                0, 64, 0]) + pixels,
+    }
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "corpus")
     models = model_corpus()
-    for sub, files in (("model", models), ("json", json_corpus(models))):
+    for sub, files in (("model", models), ("json", json_corpus(models)),
+                       ("arch", arch_corpus())):
         folder = os.path.join(root, sub)
         os.makedirs(folder, exist_ok=True)
         for name, blob in sorted(files.items()):
