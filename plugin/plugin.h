@@ -8,7 +8,8 @@
 #include "gimp-diffusion.h"
 
 #define PLUG_IN_BINARY "gimp-diffusion"
-#define DIFFUSION_MENU_PATH "<Image>/Filters/Enhance/Diffusion"
+#define DIFFUSION_MENU_PARENT "<Image>/Filters/Enhance"
+#define DIFFUSION_MENU_PATH DIFFUSION_MENU_PARENT "/Diffusion"
 
 #define IMG2IMG_PROC "plug-in-diffusion-img2img"
 #define INPAINT_PROC "plug-in-diffusion-inpaint"
@@ -18,9 +19,11 @@
 #define DIFFUSION_SAMPLER_MAX 32
 #define DIFFUSION_PATH_MAX 4096
 #define DIFFUSION_DEFAULT_SAMPLER "ddim"
-/* ddim's eta for the tools that steer every step (inpaint, upscale): they
- * need fresh noise (DDNM's 0.85), as gimp-diffusion-cli does by default. */
-#define DIFFUSION_STEERED_ETA 0.85
+/* ddim's eta for the tools that steer every step: they need fresh noise.
+ * The same as gimp-diffusion-cli's defaults (core/cli/main.c, tool_eta):
+ * inpaint 1 (RePaint's posterior), upscale 0.85 (DDNM's). */
+#define DIFFUSION_INPAINT_ETA 1.0
+#define DIFFUSION_UPSCALE_ETA 0.85
 
 /* How many pixels around the selection's bounds the network sees, so that
  * the surroundings guide what it makes inside: at least MIN, half the

@@ -151,6 +151,8 @@ diffusion_procedures_install (void)
   gint i;
 
   gimp_plugin_domain_register (GETTEXT_PACKAGE, LOCALEDIR);
+  /* The submenu's label, translated in the plug-in's domain. */
+  gimp_plugin_menu_branch_register (DIFFUSION_MENU_PARENT, N_ ("Diffusion"));
 
   for (i = 0; i < DIFFUSION_N_TOOLS; i++)
     {

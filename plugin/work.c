@@ -83,7 +83,7 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
        * the chosen strength. */
       if (mask != NULL)
         {
-          params.sampler.eta = DIFFUSION_STEERED_ETA;
+          params.sampler.eta = DIFFUSION_INPAINT_ETA;
           status = gd_inpaint (model, &params, in, mask, out, &err);
         }
       else
@@ -91,11 +91,11 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
       break;
     case DIFFUSION_INPAINT:
       g_return_val_if_fail (mask != NULL, FALSE);
-      params.sampler.eta = DIFFUSION_STEERED_ETA;
+      params.sampler.eta = DIFFUSION_INPAINT_ETA;
       status = gd_inpaint (model, &params, in, mask, out, &err);
       break;
     case DIFFUSION_UPSCALE:
-      params.sampler.eta = DIFFUSION_STEERED_ETA;
+      params.sampler.eta = DIFFUSION_UPSCALE_ETA;
       status = gd_upscale (model, &params, in, out, &err);
       break;
     case DIFFUSION_DENOISE:

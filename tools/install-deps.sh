@@ -12,6 +12,7 @@ packages=(
   python3 python3-numpy python3-pil python3-torch
   gettext
   clang-14 libclang-rt-14-dev valgrind
+  xvfb xauth xdotool  # GIMP's UI under Xvfb: tests/e2e/gimp_gui_test.py
 )
 
 if [ "$(id -u)" -eq 0 ]; then

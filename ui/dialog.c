@@ -515,18 +515,34 @@ diffusion_dialog_model_set (GtkFileChooser *chooser, DiffusionDialog *d)
   g_free (path);
 }
 
+/* The chooser shows the file the values name, or the shipped model's. */
+static void
+diffusion_dialog_chooser_show (DiffusionDialog *d)
+{
+  gchar *path = diffusion_model_path_resolve (d->vals->model);
+
+  if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    gtk_file_chooser_set_filename (GTK_FILE_CHOOSER (d->chooser), path);
+  else
+    gtk_file_chooser_unselect_all (GTK_FILE_CHOOSER (d->chooser));
+  g_free (path);
+}
+
 /* "Shipped model" forgets a chosen file: "" means the default again. */
 static void
 diffusion_dialog_model_reset (GtkWidget *button, DiffusionDialog *d)
 {
+  gchar *model = g_strdup (d->vals->model);
+
   (void)button;
-  gtk_file_chooser_unselect_all (GTK_FILE_CHOOSER (d->chooser));
-  if (d->vals->model[0] != '\0')
+  d->vals->model[0] = '\0';
+  diffusion_dialog_chooser_show (d);
+  if (model[0] != '\0')
     {
-      d->vals->model[0] = '\0';
       diffusion_dialog_model_load (d);
       diffusion_dialog_changed (d);
     }
+  g_free (model);
 }
 
 static GtkObject *
@@ -763,8 +779,7 @@ diffusion_dialog_build (DiffusionDialog *d)
   gtk_file_filter_set_name (filter, _ ("Model files (*.safetensors)"));
   gtk_file_filter_add_pattern (filter, "*.safetensors");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (d->chooser), filter);
-  if (vals->model[0] != '\0')
-    gtk_file_chooser_set_filename (GTK_FILE_CHOOSER (d->chooser), vals->model);
+  diffusion_dialog_chooser_show (d);
   g_signal_connect (d->chooser, "file-set",
                     G_CALLBACK (diffusion_dialog_model_set), d);
   gtk_box_pack_start (GTK_BOX (hbox), d->chooser, TRUE, TRUE, 0);
@@ -777,7 +792,7 @@ diffusion_dialog_build (DiffusionDialog *d)
   gtk_box_pack_start (GTK_BOX (hbox), reset, FALSE, FALSE, 0);
   diffusion_dialog_control (d, "shipped-model", reset,
                             _ ("Use the model shipped with the plug-in"));
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("M_odel:"), 0.0,
+  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("Mo_del:"), 0.0,
                              0.5, hbox, 2, FALSE);
 
   d->estimate_label = gtk_label_new (NULL);

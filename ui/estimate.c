@@ -16,8 +16,6 @@ diffusion_duration_text (gdouble seconds)
 {
   gint total = (gint)ceil (seconds);
 
-  if (seconds < 1.0)
-    return g_strdup (_ ("under a second"));
   if (total < 60)
     return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d second",
                                          "%d seconds", total),
@@ -77,10 +75,17 @@ diffusion_estimate_text (const DiffusionProcedure *proc,
   scale = proc->tool == DIFFUSION_UPSCALE ? vals->scale : 1;
   pixels = (gdouble)width * height * scale * scale / tiles;
   seconds = seconds_per_pixel * pixels * nfe;
-  duration = diffusion_duration_text (seconds);
-  /* TRANSLATORS: a duration, then the number of network evaluations. */
-  text = g_strdup_printf (_ ("About %s (%s)"), duration, evaluations);
-  g_free (duration);
+  if (seconds < 1.0)
+    /* TRANSLATORS: the number of network evaluations, as above. */
+    text = g_strdup_printf (_ ("Under a second (%s)"), evaluations);
+  else
+    {
+      duration = diffusion_duration_text (seconds);
+      /* TRANSLATORS: a duration, then the number of network
+       * evaluations. */
+      text = g_strdup_printf (_ ("About %s (%s)"), duration, evaluations);
+      g_free (duration);
+    }
   g_free (evaluations);
   return text;
 }
