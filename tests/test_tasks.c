@@ -366,6 +366,7 @@ test_tiles_threads (gd_model *model)
              && strstr (err.message, "sharpen"),
          "an unknown task: %s", err.message);
   p.origin_x = -1;
+  gd_image_free (&one); /* reused: a refused call leaves it empty */
   CHECK (gd_img2img (model, &p, &in, &one, &err) == GD_ERR_INVALID,
          "a negative origin: %s", err.message);
   gd_image_free (&in);
