@@ -81,7 +81,8 @@ channel_residuals (const gd_image *in, int c, float *r)
   for (int y = 1; y + 1 < h; y++)
     for (int x = 1; x + 1 < w; x++)
       {
-        static const int k[3][3] = { { 1, -2, 1 }, { -2, 4, -2 }, { 1, -2, 1 } };
+        static const int k[3][3]
+            = { { 1, -2, 1 }, { -2, 4, -2 }, { 1, -2, 1 } };
         double sum = 0.0;
         int clipped = 0;
 

@@ -20,8 +20,8 @@ gd_task_denoise_start (const gd_schedule *sched, double sigma, double *t_star,
 
   if (!(sigma >= 0.0 && sigma <= sigma_max))
     return gd_error_set (err, GD_ERR_INVALID,
-                         "denoise: sigma %g is outside 0..%.0f (t = T)",
-                         sigma, sigma_max);
+                         "denoise: sigma %g is outside 0..%.0f (t = T)", sigma,
+                         sigma_max);
   *t_star = gd_schedule_t_of_sigma (sched, 2.0 * sigma / 255.0);
   t = (int)ceil (*t_star);
   *t0 = t < 1 ? 1 : t > sched->T ? sched->T : t;
@@ -81,10 +81,9 @@ gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
   if (status != GD_OK)
     return status;
 
-  status = gd_task_begin (&task, "denoise", model, p, in->width, in->height,
-                          p->origin_x, p->origin_y,
-                          p->one_step ? 1 : gd_sampler_nfe (&p->sampler, t0),
-                          err);
+  status = gd_task_begin (
+      &task, "denoise", model, p, in->width, in->height, p->origin_x,
+      p->origin_y, p->one_step ? 1 : gd_sampler_nfe (&p->sampler, t0), err);
   if (status != GD_OK)
     return status;
   gd_image_to_planar (in, task.x);
@@ -97,7 +96,8 @@ gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
       double abar = sched->abar[t0];
       double sigma_t0 = sqrt ((1.0 - abar) / abar);
       double sigma_y = 2.0 * sigma / 255.0;
-      double top_up = sqrt (fmax (0.0, sigma_t0 * sigma_t0 - sigma_y * sigma_y));
+      double top_up
+          = sqrt (fmax (0.0, sigma_t0 * sigma_t0 - sigma_y * sigma_y));
 
       gd_task_add_noise (&task, task.x, sqrt (abar), sqrt (abar) * top_up,
                          gd_task_stream (GD_STREAM_TOP_UP, 0, 0));

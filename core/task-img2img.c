@@ -26,8 +26,7 @@ gd_img2img (gd_model *model, const gd_task_params *p, const gd_image *in,
       status = gd_image_alloc (out, in->width, in->height, in->channels, err);
       if (status == GD_OK)
         memcpy (out->data, in->data,
-                (size_t)in->width * in->height * in->channels
-                    * sizeof (float));
+                (size_t)in->width * in->height * in->channels * sizeof (float));
       return status;
     }
   sched = &gd_model_get_info (model)->schedule;

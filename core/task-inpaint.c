@@ -208,8 +208,8 @@ inpaint_crop_planar (const gd_image *in, int rx, int ry, int rw, int rh,
   for (int y = 0; y < rh; y++)
     for (int x = 0; x < rw; x++)
       {
-        const float *px = in->data + ((size_t)(ry + y) * in->width + rx + x)
-                                         * chans;
+        const float *px
+            = in->data + ((size_t)(ry + y) * in->width + rx + x) * chans;
         size_t i = (size_t)y * rw + x;
 
         for (int c = 0; c < 3; c++)
@@ -250,14 +250,13 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
   stochastic = gd_task_sampler_is_stochastic (&p->sampler);
   rounds = p->resample_jumps < 1 ? 1 : p->resample_jumps;
   if (rounds > 1 && !stochastic)
-    return gd_error_set (err, GD_ERR_INVALID,
-                         "inpaint: resampling (%d rounds) needs a stochastic "
-                         "sampler (ddpm, skip-step, or ddim with eta > 0); "
-                         "%s%s projects x0_hat instead",
-                         rounds, p->sampler.sampler,
-                         strcmp (p->sampler.sampler, "ddim") == 0
-                             ? " with eta = 0"
-                             : "");
+    return gd_error_set (
+        err, GD_ERR_INVALID,
+        "inpaint: resampling (%d rounds) needs a stochastic "
+        "sampler (ddpm, skip-step, or ddim with eta > 0); "
+        "%s%s projects x0_hat instead",
+        rounds, p->sampler.sampler,
+        strcmp (p->sampler.sampler, "ddim") == 0 ? " with eta = 0" : "");
 
   info = gd_model_get_info (model);
   /* Nothing to regenerate: the input, bit for bit, without the network. */
@@ -267,10 +266,9 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
     return inpaint_copy_input (in, out, err);
 
   t0 = gd_task_t0 (&info->schedule, p->strength);
-  status = gd_task_begin (&task, "inpaint", model, p, rw, rh,
-                          p->origin_x + rx, p->origin_y + ry,
-                          gd_task_sampler_evals (&p->sampler, t0, rounds),
-                          err);
+  status = gd_task_begin (&task, "inpaint", model, p, rw, rh, p->origin_x + rx,
+                          p->origin_y + ry,
+                          gd_task_sampler_evals (&p->sampler, t0, rounds), err);
   if (status != GD_OK)
     return status;
   known = malloc (task.n * sizeof (float));
@@ -280,8 +278,8 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
   if (known == NULL || keep == NULL || (stochastic && scratch == NULL))
     {
       status = gd_error_set (err, GD_ERR_NOMEM,
-                             "inpaint: out of memory for a %d x %d region",
-                             rw, rh);
+                             "inpaint: out of memory for a %d x %d region", rw,
+                             rh);
       goto done;
     }
   inpaint_crop_planar (in, rx, ry, rw, rh, known);
@@ -322,8 +320,8 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
         for (int x = 0; x < rw; x++)
           {
             float m = mask->data[(size_t)(ry + y) * mask->width + rx + x];
-            float *dst = out->data
-                         + ((size_t)(ry + y) * out->width + rx + x) * chans;
+            float *dst
+                = out->data + ((size_t)(ry + y) * out->width + rx + x) * chans;
             const float *src = gen.data + ((size_t)y * rw + x) * chans;
 
             for (int c = 0; c < chans && m > 0.0f; c++)

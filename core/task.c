@@ -52,8 +52,8 @@ gd_task_check (const char *name, gd_model *model, const gd_task_params *p,
                          "(RGB)",
                          name, in->channels);
   if (!(p->strength >= 0.0 && p->strength <= 1.0))
-    return gd_error_set (err, GD_ERR_INVALID,
-                         "%s: strength %g is outside 0..1", name, p->strength);
+    return gd_error_set (err, GD_ERR_INVALID, "%s: strength %g is outside 0..1",
+                         name, p->strength);
   if (p->sampler.sampler == NULL || !gd_sampler_is_known (p->sampler.sampler))
     return gd_error_set (err, GD_ERR_INVALID, "%s: unknown sampler \"%s\"",
                          name,
@@ -78,8 +78,8 @@ gd_task_check (const char *name, gd_model *model, const gd_task_params *p,
       || p->origin_x > INT_MAX / 4 - in->width
       || p->origin_y > INT_MAX / 4 - in->height)
     return gd_error_set (err, GD_ERR_INVALID,
-                         "%s: origin %d, %d is outside the image plane",
-                         name, p->origin_x, p->origin_y);
+                         "%s: origin %d, %d is outside the image plane", name,
+                         p->origin_x, p->origin_y);
   info = gd_model_get_info (model);
   if (info->in_channels != 3)
     return gd_error_set (err, GD_ERR_INVALID,
@@ -199,8 +199,7 @@ gd_task_noise (const gd_task *task, uint64_t stream, float *z)
   for (int c = 0; c < 3; c++)
     for (int y = 0; y < task->height; y++)
       gd_rng_normal_fill (
-          seed, stream,
-          gd_noise_key (c, task->origin_x, task->origin_y + y),
+          seed, stream, gd_noise_key (c, task->origin_x, task->origin_y + y),
           z + c * task->plane + (size_t)y * task->width, (size_t)task->width);
 }
 
@@ -222,10 +221,10 @@ gd_task_add_noise (const gd_task *task, float *x, double scale_x,
             int len = task->width - first < NOISE_CHUNK ? task->width - first
                                                         : NOISE_CHUNK;
 
-            gd_rng_normal_fill (seed, stream,
-                                gd_noise_key (c, task->origin_x + first,
-                                              task->origin_y + y),
-                                z, (size_t)len);
+            gd_rng_normal_fill (
+                seed, stream,
+                gd_noise_key (c, task->origin_x + first, task->origin_y + y), z,
+                (size_t)len);
             for (int i = 0; i < len; i++)
               row[first + i] = a * row[first + i] + b * z[i];
           }
@@ -261,8 +260,7 @@ gd_task_sample (gd_task *task, int t0, const gd_sampler_hooks *hooks,
 }
 
 int
-gd_task_output (const gd_task *task, int channels, gd_image *out,
-                gd_error *err)
+gd_task_output (const gd_task *task, int channels, gd_image *out, gd_error *err)
 {
   int status = gd_image_alloc (out, task->width, task->height, channels, err);
 
@@ -275,8 +273,8 @@ gd_task_output (const gd_task *task, int channels, gd_image *out,
 /* ---------------------------------------------------------------- counts */
 
 int
-gd_task_nfe (const gd_model *model, const char *task,
-             const gd_task_params *p, int width, int height, gd_error *err)
+gd_task_nfe (const gd_model *model, const char *task, const gd_task_params *p,
+             int width, int height, gd_error *err)
 {
   const gd_model_info *info;
   const gd_schedule *sched;
@@ -284,8 +282,7 @@ gd_task_nfe (const gd_model *model, const char *task,
   int evals, grid_w = width, grid_h = height;
 
   if (model == NULL || task == NULL || p == NULL)
-    return gd_error_set (err, GD_ERR_INVALID, "gd_task_nfe: NULL argument"),
-           -1;
+    return gd_error_set (err, GD_ERR_INVALID, "gd_task_nfe: NULL argument"), -1;
   if (width <= 0 || height <= 0)
     return gd_error_set (err, GD_ERR_INVALID,
                          "%s: image size %d x %d: both sides must be positive",
@@ -307,9 +304,8 @@ gd_task_nfe (const gd_model *model, const char *task,
 
       evals = p->strength == 0.0
                   ? 0
-                  : gd_task_sampler_evals (&p->sampler,
-                                           gd_task_t0 (sched, p->strength),
-                                           rounds);
+                  : gd_task_sampler_evals (
+                      &p->sampler, gd_task_t0 (sched, p->strength), rounds);
     }
   else if (strcmp (task, "upscale") == 0)
     {
@@ -324,10 +320,10 @@ gd_task_nfe (const gd_model *model, const char *task,
                -1;
       grid_w = width * p->scale;
       grid_h = height * p->scale;
-      evals = p->strength == 0.0
-                  ? 0
-                  : gd_sampler_nfe (&p->sampler,
-                                    gd_task_t0 (sched, p->strength));
+      evals
+          = p->strength == 0.0
+                ? 0
+                : gd_sampler_nfe (&p->sampler, gd_task_t0 (sched, p->strength));
     }
   else if (strcmp (task, "denoise") == 0)
     {
@@ -360,8 +356,7 @@ gd_task_nfe (const gd_model *model, const char *task,
       != GD_OK)
     return -1;
   if (evals > INT_MAX / gd_tiling_count (&tiling))
-    return gd_error_set (err, GD_ERR_INVALID, "%s: too many evaluations",
-                         task),
+    return gd_error_set (err, GD_ERR_INVALID, "%s: too many evaluations", task),
            -1;
   return evals * gd_tiling_count (&tiling);
 }

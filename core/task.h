@@ -22,10 +22,10 @@ gd_noise_key (int c, int x, int y)
  * the start (GD_RNG_STREAM_START): one per purpose, step and round. */
 typedef enum
 {
-  GD_STREAM_KNOWN = 1,  /* inpaint: q(x_s | x0) of the known pixels */
-  GD_STREAM_JUMP = 2,   /* inpaint: q(x_t | x_s), back up for a resampling */
-  GD_STREAM_REDO = 3,   /* inpaint: the redone step's own noise */
-  GD_STREAM_TOP_UP = 4  /* denoise: noise from sigma up to sigma(t0) */
+  GD_STREAM_KNOWN = 1, /* inpaint: q(x_s | x0) of the known pixels */
+  GD_STREAM_JUMP = 2,  /* inpaint: q(x_t | x_s), back up for a resampling */
+  GD_STREAM_REDO = 3,  /* inpaint: the redone step's own noise */
+  GD_STREAM_TOP_UP = 4 /* denoise: noise from sigma up to sigma(t0) */
 } gd_stream_purpose;
 
 static inline uint64_t
@@ -49,9 +49,9 @@ typedef struct
   int height;
   int origin_x;
   int origin_y;
-  size_t plane; /* width * height */
-  size_t n;     /* 3 planes */
-  float *x;     /* the state, planar RGB on the [-1, 1] scale */
+  size_t plane;          /* width * height */
+  size_t n;              /* 3 planes */
+  float *x;              /* the state, planar RGB on the [-1, 1] scale */
   uint64_t *noise_index; /* per element, when the sampler draws noise */
   gd_net net;
 } gd_task;
@@ -71,8 +71,8 @@ int gd_task_sampler_is_stochastic (const gd_sampler_params *sp);
 /* Allocates the state and plans the tiles for a job of `evals` sampler
  * evaluations; x is left for the tool to fill. */
 int gd_task_begin (gd_task *task, const char *name, gd_model *model,
-                   const gd_task_params *p, int width, int height,
-                   int origin_x, int origin_y, int evals, gd_error *err);
+                   const gd_task_params *p, int width, int height, int origin_x,
+                   int origin_y, int evals, gd_error *err);
 void gd_task_end (gd_task *task);
 
 /* z = N(0, I) noise of stream `stream` keyed by pixel, n elements. */

@@ -142,14 +142,12 @@ plan_axis (int size, int tile, int overlap, int f, int *n, int *stride)
 
 int
 gd_tiling_plan (gd_tiling *tiling, const gd_model_info *info, int width,
-                int height, size_t memory_budget, int tile_size,
-                gd_error *err)
+                int height, size_t memory_budget, int tile_size, gd_error *err)
 {
   const int f = info->downsample_factor > 0 ? info->downsample_factor : 1;
   const int overlap = gd_tiling_overlap (info);
-  const int min_tile = 2 * overlap > TILE_MIN_FACTORS * f
-                           ? 2 * overlap
-                           : TILE_MIN_FACTORS * f;
+  const int min_tile
+      = 2 * overlap > TILE_MIN_FACTORS * f ? 2 * overlap : TILE_MIN_FACTORS * f;
   double budget = memory_budget ? (double)memory_budget
                                 : (double)GD_DEFAULT_MEMORY_BUDGET;
   int tile;
@@ -207,18 +205,15 @@ gd_tiling_plan (gd_tiling *tiling, const gd_model_info *info, int width,
 }
 
 void
-gd_tiling_rect (const gd_tiling *tiling, int k, int *x, int *y, int *w,
-                int *h)
+gd_tiling_rect (const gd_tiling *tiling, int k, int *x, int *y, int *w, int *h)
 {
   int ix = k % tiling->nx, iy = k / tiling->nx;
 
   assert (k >= 0 && k < gd_tiling_count (tiling));
   *x = ix * tiling->stride_x;
   *y = iy * tiling->stride_y;
-  *w = tiling->nx == 1 ? tiling->width
-                       : tiling->stride_x + tiling->overlap;
-  *h = tiling->ny == 1 ? tiling->height
-                       : tiling->stride_y + tiling->overlap;
+  *w = tiling->nx == 1 ? tiling->width : tiling->stride_x + tiling->overlap;
+  *h = tiling->ny == 1 ? tiling->height : tiling->stride_y + tiling->overlap;
   if (*x + *w > tiling->width)
     *w = tiling->width - *x;
   if (*y + *h > tiling->height)
@@ -258,8 +253,8 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
   net->channels = info->in_channels;
   net->evals = evals;
   net->last_t = -1.0;
-  status = gd_tiling_plan (&net->tiling, info, width, height,
-                           p->memory_budget, p->tile_size, err);
+  status = gd_tiling_plan (&net->tiling, info, width, height, p->memory_budget,
+                           p->tile_size, err);
   if (status != GD_OK)
     return status;
   if (gd_tiling_count (&net->tiling) > 1)
@@ -271,8 +266,8 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
       net->tile_eps = malloc (tile_floats * sizeof (float));
       net->weight_x = malloc (side * sizeof (float));
       net->weight_y = malloc (side * sizeof (float));
-      if (net->tile_x == NULL || net->tile_eps == NULL
-          || net->weight_x == NULL || net->weight_y == NULL)
+      if (net->tile_x == NULL || net->tile_eps == NULL || net->weight_x == NULL
+          || net->weight_y == NULL)
         {
           gd_net_free (net);
           return gd_error_set (err, GD_ERR_NOMEM,
@@ -307,8 +302,8 @@ net_report (gd_net *net, int tile)
     stop |= p->progress (p->progress_data, done, total) != 0;
   if (p->task_progress != NULL)
     {
-      gd_progress_info info = { done, total, net->eval, net->evals, tile,
-                                tiles };
+      gd_progress_info info
+          = { done, total, net->eval, net->evals, tile, tiles };
 
       stop |= p->task_progress (p->task_progress_data, &info) != 0;
     }
@@ -362,8 +357,8 @@ gd_net_eps (void *user_data, const float *x_t, double t, float *eps_hat,
           memcpy (net->tile_x + c * tplane + (size_t)j * tw,
                   x_t + c * plane + (size_t)(ty + j) * width + tx,
                   (size_t)tw * sizeof (float));
-      status = gd_model_eps (net->model, net->tile_x, tw, th, t,
-                             net->tile_eps, err);
+      status = gd_model_eps (net->model, net->tile_x, tw, th, t, net->tile_eps,
+                             err);
       if (status != GD_OK)
         return status;
       for (i = 0; i < tw; i++)

@@ -31,8 +31,7 @@ int gd_tiling_overlap (const gd_model_info *info);
 
 /* Bytes the forward pass needs on a tile_w x tile_h tile, workspace and
  * tile buffers: a mirror of unet.c's plan, an estimate within a few %. */
-double gd_tiling_tile_bytes (const gd_model_info *info, int tile_w,
-                             int tile_h);
+double gd_tiling_tile_bytes (const gd_model_info *info, int tile_w, int tile_h);
 
 /* Plans the tiles for a width x height grid: tile_size if > 0 (rounded
  * down to the downsampling factor), else the largest side whose tile fits
@@ -65,16 +64,16 @@ typedef struct
   gd_model *model;
   const gd_task_params *p;
   gd_tiling tiling;
-  int channels;   /* 3 */
-  float *tile_x;  /* tile input and output; NULL when untiled */
+  int channels;  /* 3 */
+  float *tile_x; /* tile input and output; NULL when untiled */
   float *tile_eps;
   float *weight_x; /* one row of blend weights, one column */
   float *weight_y;
-  int evals;       /* network evaluations of the whole grid in the job */
-  int eval;        /* ... begun so far */
-  double last_t;   /* the timestep of the last evaluation */
-  int pending;     /* an error met in a sampler hook's own evaluation,
-                      returned by the next gd_net_eps (hooks return void) */
+  int evals;     /* network evaluations of the whole grid in the job */
+  int eval;      /* ... begun so far */
+  double last_t; /* the timestep of the last evaluation */
+  int pending;   /* an error met in a sampler hook's own evaluation,
+                    returned by the next gd_net_eps (hooks return void) */
 } gd_net;
 
 /* Plans the tiles and allocates their buffers for a job of `evals`
@@ -86,7 +85,7 @@ void gd_net_free (gd_net *net);
 /* gd_eps_fn over gd_net: eps_hat for the whole grid x_t (planar, 3 x height
  * x width).  GD_ERR_CANCELLED when a progress callback asks to stop; a
  * pending error is returned at once. */
-int gd_net_eps (void *net, const float *x_t, double t, float *eps_hat,
-                size_t n, gd_error *err);
+int gd_net_eps (void *net, const float *x_t, double t, float *eps_hat, size_t n,
+                gd_error *err);
 
 #endif /* GD_TILING_H */

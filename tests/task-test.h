@@ -111,8 +111,8 @@ test_photo (const char *eval_dir, const char *fallback, int w, int h,
             gd_image *out, const char **used)
 {
   static char path[1024];
-  const char *const candidates[] = { "Kodak24/kodim05.png",
-                                     "CBSD68/101085.png" };
+  const char *const candidates[]
+      = { "Kodak24/kodim05.png", "CBSD68/101085.png" };
   gd_png png;
   gd_error err;
   struct stat st;

@@ -103,7 +103,8 @@ test_one_step (gd_model *model)
   gd_image clean, noisy, out;
   gd_task_params p;
   gd_error err;
-  float *x = malloc (3 * w * h * sizeof *x), *eps = malloc (3 * w * h * sizeof *x);
+  float *x = malloc (3 * w * h * sizeof *x),
+        *eps = malloc (3 * w * h * sizeof *x);
   double sigma = 25.0, s11 = 2.0 * sigma / 255.0, abar, worst = 0;
   double t_star = gd_schedule_t_of_sigma (sched, s11);
   probe pr = { 0, 0 };
@@ -126,19 +127,19 @@ test_one_step (gd_model *model)
   /* By hand: x_t* = sqrt(abar) y, x0_hat = y - sigma eps_hat. */
   for (int c = 0; c < 3; c++)
     for (int i = 0; i < w * h; i++)
-      x[c * w * h + i] = (float)sqrt (abar)
-                         * (2.0f * noisy.data[i * 3 + c] - 1.0f);
+      x[c * w * h + i]
+          = (float)sqrt (abar) * (2.0f * noisy.data[i * 3 + c] - 1.0f);
   gd_model_eps (model, x, w, h, t_star, eps, &err);
   for (int c = 0; c < 3 && out.data != NULL; c++)
     for (int i = 0; i < w * h; i++)
       {
-        double x0 = 2.0 * noisy.data[i * 3 + c] - 1.0 - s11 * eps[c * w * h + i];
+        double x0
+            = 2.0 * noisy.data[i * 3 + c] - 1.0 - s11 * eps[c * w * h + i];
         double v = fmin (1.0, fmax (0.0, (x0 + 1.0) / 2.0));
 
         worst = fmax (worst, fabs (v - out.data[i * 3 + c]));
       }
-  CHECK (worst < 1e-5, "one step = x0_hat(t*) by hand (max diff %.2g)",
-         worst);
+  CHECK (worst < 1e-5, "one step = x0_hat(t*) by hand (max diff %.2g)", worst);
   gd_image_free (&out);
   free (x);
   free (eps);
@@ -275,8 +276,9 @@ test_quality (gd_model *model, const gd_image *clean)
       if (out.data == NULL)
         continue;
       printf ("denoise sigma 25 %s: %.2f dB -> %.2f dB\n",
-              mode == 0 ? "one step" : mode == 1 ? "ddim 5 steps"
-                                                 : "ddim 5 steps, sigma auto",
+              mode == 0   ? "one step"
+              : mode == 1 ? "ddim 5 steps"
+                          : "ddim 5 steps, sigma auto",
               before, test_psnr (&out, clean));
       CHECK (test_psnr (&out, clean) > before + 6.0,
              "mode %d: the error against the clean image lowered by 6 dB "

@@ -51,10 +51,10 @@ changed_outside (const gd_image *in, const gd_image *mask, const gd_image *out)
 
   for (size_t i = 0; i < (size_t)in->width * in->height; i++)
     if (mask->data[i] == 0.0f)
-      changed += memcmp (in->data + i * in->channels,
-                         out->data + i * in->channels,
-                         in->channels * sizeof (float))
-                 != 0;
+      changed
+          += memcmp (in->data + i * in->channels, out->data + i * in->channels,
+                     in->channels * sizeof (float))
+             != 0;
   return changed;
 }
 
@@ -104,22 +104,21 @@ test_identity_and_blend (gd_model *model, int channels)
       p.sampler.steps = 4;
       p.strength = 1.0;
       p.sampler.seed = 3;
-      CHECK (gd_inpaint (model, &p, &in, &mask, &out, &err) == GD_OK,
-             "%s: %s", samplers[k].sampler, err.message);
+      CHECK (gd_inpaint (model, &p, &in, &mask, &out, &err) == GD_OK, "%s: %s",
+             samplers[k].sampler, err.message);
       if (out.data == NULL)
         continue;
       CHECK (out.width == 80 && out.height == 56 && out.channels == channels,
              "out's shape");
       CHECK (changed_outside (&in, &mask, &out) == 0,
              "%s, %d channel(s): %d pixels outside the mask changed",
-             samplers[k].sampler, channels,
-             changed_outside (&in, &mask, &out));
+             samplers[k].sampler, channels, changed_outside (&in, &mask, &out));
       {
         double inside = change_where (&in, &mask, &out, 1.0f, 1.0f);
         double edge = change_where (&in, &mask, &out, 0.01f, 0.4f);
 
-        CHECK (inside > 0.02, "%s: the hole changed (%g)",
-               samplers[k].sampler, inside);
+        CHECK (inside > 0.02, "%s: the hole changed (%g)", samplers[k].sampler,
+               inside);
         CHECK (edge > 0.0 && edge < inside,
                "%s: the feathered edge blends (%g, inside %g)",
                samplers[k].sampler, edge, inside);
@@ -190,15 +189,13 @@ test_seeds_counts_cancel (gd_model *model)
   gd_image_alloc (&empty, 64, 48, 1, NULL);
   memset (empty.data, 0, 64 * 48 * sizeof (float));
   CHECK (gd_inpaint (model, &p, &in, &empty, &b, &err) == GD_OK
-             && memcmp (b.data, in.data, test_count (&in) * sizeof (float))
-                    == 0
+             && memcmp (b.data, in.data, test_count (&in) * sizeof (float)) == 0
              && pr.calls == 0,
          "an empty mask returns the input");
   gd_image_free (&b);
   p.strength = 0.0;
   CHECK (gd_inpaint (model, &p, &in, &mask, &b, &err) == GD_OK
-             && memcmp (b.data, in.data, test_count (&in) * sizeof (float))
-                    == 0
+             && memcmp (b.data, in.data, test_count (&in) * sizeof (float)) == 0
              && pr.calls == 0,
          "strength 0 returns the input");
   gd_image_free (&b);
@@ -275,8 +272,8 @@ test_tiled (gd_model *model, const gd_image *in, int tile, double tol_mean,
   gd_task_params p;
   gd_error err;
 
-  make_mask (&mask, in->width, in->height, in->width / 2.0f,
-             in->height / 2.0f, in->height / 3.0f, 6);
+  make_mask (&mask, in->width, in->height, in->width / 2.0f, in->height / 2.0f,
+             in->height / 3.0f, 6);
   gd_task_params_init (&p);
   p.sampler.eta = 1.0;
   p.sampler.steps = 4;

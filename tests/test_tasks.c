@@ -279,7 +279,7 @@ test_noise_keys (gd_model *model)
 
   p.sampler.sampler = "ddim";
   CHECK (gd_task_begin (&crop, "test", model, &p, 20, 10, 0, 0, 1, &err)
-             == GD_OK
+                 == GD_OK
              && crop.noise_index == NULL,
          "a deterministic sampler gets no noise_index");
   gd_task_end (&crop);

@@ -54,7 +54,8 @@ check_axis (const gd_tiling *tl, int size, int n, int stride, int f,
 static void
 test_plans (const gd_model_info *info)
 {
-  static const int sizes[] = { 1, 7, 63, 64, 65, 127, 128, 129, 200, 257, 1000 };
+  static const int sizes[]
+      = { 1, 7, 63, 64, 65, 127, 128, 129, 200, 257, 1000 };
   static const int tiles[] = { 64, 96, 128, 130, 200 };
   const int f = info->downsample_factor;
   char what[96];
@@ -76,14 +77,14 @@ test_plans (const gd_model_info *info)
           }
         CHECK (status == GD_OK, "plan %d x %d, tile %d: %s", w, h, tiles[b],
                err.message);
-        CHECK (tl.tile == tiles[b] / f * f, "tile rounded down to %d: %d",
-               f, tl.tile);
+        CHECK (tl.tile == tiles[b] / f * f, "tile rounded down to %d: %d", f,
+               tl.tile);
         snprintf (what, sizeof what, "%d x %d tile %d, x", w, h, tiles[b]);
         check_axis (&tl, w, tl.nx, tl.stride_x, f, what);
         snprintf (what, sizeof what, "%d x %d tile %d, y", w, h, tiles[b]);
         check_axis (&tl, h, tl.ny, tl.stride_y, f, what);
-        CHECK ((tl.nx == 1) == (w <= tl.tile), "%d wide, tile %d: %d tiles",
-               w, tl.tile, tl.nx);
+        CHECK ((tl.nx == 1) == (w <= tl.tile), "%d wide, tile %d: %d tiles", w,
+               tl.tile, tl.nx);
       }
 }
 
@@ -101,8 +102,7 @@ test_budget (const gd_model_info *info)
              && gd_tiling_tile_bytes (info, small.tile + f, small.tile + f)
                     > (double)budget,
          "the largest tile within 64 MiB (%d)", small.tile);
-  CHECK (gd_tiling_plan (&large, info, 5000, 4000, budget * 8, 0, &err)
-             == GD_OK
+  CHECK (gd_tiling_plan (&large, info, 5000, 4000, budget * 8, 0, &err) == GD_OK
              && large.tile > 2 * small.tile
              && gd_tiling_count (&large) < gd_tiling_count (&small),
          "8 times the budget: a larger tile (%d, %d) and fewer tiles",
@@ -121,8 +121,7 @@ test_budget (const gd_model_info *info)
     double a = gd_tiling_tile_bytes (info, 256, 256);
     double b = gd_tiling_tile_bytes (info, 512, 512);
 
-    CHECK (b > 3.5 * a && b < 4.5 * a, "bytes scale with area (%g, %g)", a,
-           b);
+    CHECK (b > 3.5 * a && b < 4.5 * a, "bytes scale with area (%g, %g)", a, b);
   }
 }
 
@@ -209,8 +208,8 @@ test_tiled_net (gd_model *model)
 
       sq += d * d;
       ref += (double)whole[i] * whole[i];
-      if (seam_distance (net.tiling.nx, net.tiling.stride_x,
-                         net.tiling.overlap, w, px)
+      if (seam_distance (net.tiling.nx, net.tiling.stride_x, net.tiling.overlap,
+                         w, px)
           >= far)
         {
           worst_far = fmax (worst_far, fabs (d));

@@ -26,10 +26,11 @@ downsample_error (const gd_image *in, const gd_image *out, int s)
               sum += out->data[((size_t)(y * s + j) * out->width + x * s + i)
                                    * out->channels
                                + c];
-          worst = fmax (worst, fabs (sum / (s * s)
-                                     - in->data[((size_t)y * in->width + x)
-                                                    * in->channels
-                                                + c]));
+          worst = fmax (
+              worst,
+              fabs (
+                  sum / (s * s)
+                  - in->data[((size_t)y * in->width + x) * in->channels + c]));
         }
   return worst;
 }
@@ -120,8 +121,8 @@ test_consistency (gd_model *model)
           p.strength = runs[k].strength;
           p.sampler.steps = 3;
           p.sampler.seed = 4;
-          CHECK (gd_upscale (model, &p, &in, &out, &err) == GD_OK,
-                 "x%d %s: %s", s, runs[k].sampler, err.message);
+          CHECK (gd_upscale (model, &p, &in, &out, &err) == GD_OK, "x%d %s: %s",
+                 s, runs[k].sampler, err.message);
           if (out.data != NULL)
             {
               double e = downsample_error (&in, &out, s);
@@ -197,8 +198,8 @@ test_runs (gd_model *model)
   CHECK (gd_task_nfe (model, "upscale", &p, 24, 16, &err) == -1,
          "scale 3 counted: %s", err.message);
   p.scale = 0;
-  CHECK (gd_upscale (model, &p, &in, &b, &err) == GD_ERR_INVALID,
-         "scale 0: %s", err.message);
+  CHECK (gd_upscale (model, &p, &in, &b, &err) == GD_ERR_INVALID, "scale 0: %s",
+         err.message);
   gd_image_free (&a);
   gd_image_free (&in);
 }

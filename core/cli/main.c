@@ -32,8 +32,8 @@ typedef enum
   TOOL_DENOISE
 } cli_tool;
 
-static const char *const tool_names[] = { "img2img", "inpaint", "upscale",
-                                          "denoise" };
+static const char *const tool_names[]
+    = { "img2img", "inpaint", "upscale", "denoise" };
 
 /* What --strength and --eta mean when they are not given, per tool: inpaint
  * and upscale steer every step, which ddim does well only with fresh noise
@@ -71,38 +71,39 @@ usage (FILE *out)
            gd_model_default_path ());
   for (i = 0; names != NULL && names[i] != NULL; i++)
     fprintf (out, " %s", names[i]);
-  fprintf (out,
-           "\n"
-           "  --steps N           network evaluations, 1..1000 (default: 20)\n"
-           "  --strength S        0..1, how far from the input: img2img 0.5,\n"
-           "                      inpaint 1 (anew; below 1 refines what is\n"
-           "                      there), upscale 0.5 (from a noised resize;\n"
-           "                      1 from pure noise) by default; 0 returns\n"
-           "                      the input (upscale: the plain resize)\n"
-           "  --seed N            noise seed, 0..2^64-1 (default: 0); a\n"
-           "                      negative 32-bit value means the same as in\n"
-           "                      the GIMP plug-in\n"
-           "  --eta E             ddim only: 0 deterministic, 1 stochastic\n"
-           "                      (default: 0; inpaint 1, upscale 0.85)\n"
-           "  --mask MASK.png     inpaint: the region to regenerate, IN's size\n"
-           "  --jumps N           inpaint with a stochastic sampler: RePaint\n"
-           "                      resampling rounds per step (default: 1)\n"
-           "  --scale 2|4         upscale: the factor (default: 2)\n"
-           "  --sigma N|auto      denoise: the noise's standard deviation on\n"
-           "                      the 0..255 scale, or estimated from the\n"
-           "                      image (default: auto)\n"
-           "  --one-step          denoise: one network evaluation, the MMSE\n"
-           "                      estimate (sharpest PSNR, softest look)\n"
-           "  --memory MIB        memory for the network; larger images are\n"
-           "                      done in tiles (default: 512)\n"
-           "  --tile N            tile side in pixels (default: from --memory)\n"
-           "  --threads N         worker threads, 0 = all cores (default: 0)\n"
-           "  -q, --quiet         no progress line\n"
-           "  -h, --help          this help\n"
-           "  --version           the version\n"
-           "\n"
-           "The environment variable GD_MODEL_DIR overrides the folder of the\n"
-           "default model.  Ctrl-C stops a run; nothing is written then.\n");
+  fprintf (
+      out,
+      "\n"
+      "  --steps N           network evaluations, 1..1000 (default: 20)\n"
+      "  --strength S        0..1, how far from the input: img2img 0.5,\n"
+      "                      inpaint 1 (anew; below 1 refines what is\n"
+      "                      there), upscale 0.5 (from a noised resize;\n"
+      "                      1 from pure noise) by default; 0 returns\n"
+      "                      the input (upscale: the plain resize)\n"
+      "  --seed N            noise seed, 0..2^64-1 (default: 0); a\n"
+      "                      negative 32-bit value means the same as in\n"
+      "                      the GIMP plug-in\n"
+      "  --eta E             ddim only: 0 deterministic, 1 stochastic\n"
+      "                      (default: 0; inpaint 1, upscale 0.85)\n"
+      "  --mask MASK.png     inpaint: the region to regenerate, IN's size\n"
+      "  --jumps N           inpaint with a stochastic sampler: RePaint\n"
+      "                      resampling rounds per step (default: 1)\n"
+      "  --scale 2|4         upscale: the factor (default: 2)\n"
+      "  --sigma N|auto      denoise: the noise's standard deviation on\n"
+      "                      the 0..255 scale, or estimated from the\n"
+      "                      image (default: auto)\n"
+      "  --one-step          denoise: one network evaluation, the MMSE\n"
+      "                      estimate (sharpest PSNR, softest look)\n"
+      "  --memory MIB        memory for the network; larger images are\n"
+      "                      done in tiles (default: 512)\n"
+      "  --tile N            tile side in pixels (default: from --memory)\n"
+      "  --threads N         worker threads, 0 = all cores (default: 0)\n"
+      "  -q, --quiet         no progress line\n"
+      "  -h, --help          this help\n"
+      "  --version           the version\n"
+      "\n"
+      "The environment variable GD_MODEL_DIR overrides the folder of the\n"
+      "default model.  Ctrl-C stops a run; nothing is written then.\n");
 }
 
 static int
@@ -267,9 +268,8 @@ read_mask (const char *path, const char *in_path, const gd_image *in,
     {
       const float *px = png.color.data + i * png.color.channels;
 
-      mask->data[i] = png.color.channels == 1
-                          ? px[0]
-                          : (px[0] + px[1] + px[2]) / 3.0f;
+      mask->data[i]
+          = png.color.channels == 1 ? px[0] : (px[0] + px[1] + px[2]) / 3.0f;
     }
   gd_png_free (&png);
   return 0;
@@ -459,8 +459,7 @@ parse_args (int argc, char **argv, cli_args *a)
         break;
       case OPT_TILE:
         if (parse_long (optarg, 1, 1 << 16, &lv) != 0)
-          return usage_error ("--tile '%s': expected a side in pixels",
-                              optarg);
+          return usage_error ("--tile '%s': expected a side in pixels", optarg);
         p->tile_size = (int)lv;
         break;
       case OPT_THREADS:
@@ -612,8 +611,8 @@ main (int argc, char **argv)
   if (status != GD_OK)
     {
       if (status == GD_ERR_CANCELLED && interrupted)
-        fprintf (stderr, PROG ": %s: interrupted (%s); nothing written\n",
-                 tool, err.message);
+        fprintf (stderr, PROG ": %s: interrupted (%s); nothing written\n", tool,
+                 err.message);
       else
         fprintf (stderr, PROG ": %s failed: %s\n", tool, err.message);
       gd_png_free (&png);
@@ -621,8 +620,9 @@ main (int argc, char **argv)
                                                        : EXIT_RUN_FAILED;
     }
   if (!args.quiet)
-    fprintf (stderr, "%s: %d x %d -> %d x %d, %d network evaluations in %.2f s\n",
-             tool, png.color.width, png.color.height, result.color.width,
+    fprintf (stderr,
+             "%s: %d x %d -> %d x %d, %d network evaluations in %.2f s\n", tool,
+             png.color.width, png.color.height, result.color.width,
              result.color.height, progress.done, now_seconds () - start);
 
   /* The alpha and the bit depth of the input go back out unchanged. */
