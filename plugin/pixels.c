@@ -109,8 +109,8 @@ diffusion_plan_make (DiffusionTool tool, gint32 image_id, gint32 drawable_id,
   plan->use_mask = has_selection
                    && (tool == DIFFUSION_INPAINT || tool == DIFFUSION_IMG2IMG);
   if (has_selection)
-    diffusion_plan_context (plan->x, plan->y, plan->width, plan->height,
-                            width, height, &plan->work_x, &plan->work_y,
+    diffusion_plan_context (plan->x, plan->y, plan->width, plan->height, width,
+                            height, &plan->work_x, &plan->work_y,
                             &plan->work_width, &plan->work_height);
   else
     {
@@ -259,10 +259,10 @@ diffusion_region_write (gint32 drawable_id, const DiffusionRegion *region,
 
   pixels = diffusion_region_pack (region, result, x, y, width, height);
   shadow = gimp_drawable_get_shadow_buffer (drawable_id);
-  gegl_buffer_set (shadow, GEGL_RECTANGLE (x, y, width, height), 0,
-                   diffusion_region_format (result->channels == 1,
-                                            region->has_alpha),
-                   pixels, GEGL_AUTO_ROWSTRIDE);
+  gegl_buffer_set (
+      shadow, GEGL_RECTANGLE (x, y, width, height), 0,
+      diffusion_region_format (result->channels == 1, region->has_alpha),
+      pixels, GEGL_AUTO_ROWSTRIDE);
   g_object_unref (shadow);
   g_free (pixels);
 

@@ -45,10 +45,10 @@ typedef enum
  * procedure).  Each tool reads the members it has. */
 typedef struct
 {
-  gdouble strength; /* img2img, inpaint, upscale: 0..1 */
-  gint32 scale;     /* upscale: 2 or 4 */
-  gdouble sigma;    /* denoise: 0..255, 0 = estimate it */
-  gint32 steps;     /* 1..GD_T_MAX */
+  gdouble strength;                     /* img2img, inpaint, upscale: 0..1 */
+  gint32 scale;                         /* upscale: 2 or 4 */
+  gdouble sigma;                        /* denoise: 0..255, 0 = estimate it */
+  gint32 steps;                         /* 1..GD_T_MAX */
   gchar sampler[DIFFUSION_SAMPLER_MAX]; /* "" = DIFFUSION_DEFAULT_SAMPLER */
   gint32 seed;
   gchar model[DIFFUSION_PATH_MAX]; /* "" = the shipped model */
@@ -64,7 +64,7 @@ typedef struct
   const gchar *menu_label; /* N_ () marked */
   const gchar *blurb;      /* N_ () marked */
   const gchar *help;
-  const gchar *role;       /* the dialog's window role */
+  const gchar *role; /* the dialog's window role */
   DiffusionVals defaults;
 } DiffusionProcedure;
 
@@ -76,9 +76,8 @@ void diffusion_procedures_install (void);
  * allocated). */
 gchar *diffusion_vals_check (const DiffusionProcedure *proc,
                              const DiffusionVals *vals);
-gchar *diffusion_vals_from_params (const DiffusionProcedure *proc,
-                                   gint nparams, const GimpParam *param,
-                                   DiffusionVals *vals);
+gchar *diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
+                                   const GimpParam *param, DiffusionVals *vals);
 void diffusion_vals_last (const DiffusionProcedure *proc, DiffusionVals *vals);
 const gchar *diffusion_vals_sampler (const DiffusionVals *vals);
 
@@ -114,15 +113,15 @@ gboolean diffusion_plan_make (DiffusionTool tool, gint32 image_id,
 void diffusion_plan_context (gint x, gint y, gint width, gint height,
                              gint limit_width, gint limit_height, gint *wx,
                              gint *wy, gint *ww, gint *wh);
-gboolean diffusion_region_read (gint32 drawable_id, gint x, gint y,
-                                gint width, gint height,
-                                DiffusionRegion *region, GError **error);
+gboolean diffusion_region_read (gint32 drawable_id, gint x, gint y, gint width,
+                                gint height, DiffusionRegion *region,
+                                GError **error);
 gboolean diffusion_mask_read (gint32 image_id, gint32 drawable_id, gint x,
                               gint y, gint width, gint height, gd_image *mask,
                               GError **error);
 void diffusion_region_write (gint32 drawable_id, const DiffusionRegion *region,
-                             const gd_image *result, gint x, gint y,
-                             gint width, gint height);
+                             const gd_image *result, gint x, gint y, gint width,
+                             gint height);
 gboolean diffusion_upscale_write (gint32 image_id, gint32 drawable_id,
                                   const gd_image *result, gint scale,
                                   GError **error);
@@ -150,8 +149,8 @@ gboolean diffusion_compute (const DiffusionProcedure *proc,
                             const DiffusionVals *vals, gd_model *model,
                             const gd_image *in, const gd_image *mask,
                             gint origin_x, gint origin_y,
-                            DiffusionComputeOptions *options,
-                            gd_image *out, GError **error);
+                            DiffusionComputeOptions *options, gd_image *out,
+                            GError **error);
 /* denoise's sigma (0..255) from the central DIFFUSION_SIGMA_CROP square of
  * the work region, the same for the preview and the run. */
 #define DIFFUSION_SIGMA_CROP 512

@@ -14,7 +14,10 @@
 #define DIFFUSION_IMAGE_TYPES "RGB*, GRAY*"
 
 static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
-  { DIFFUSION_IMG2IMG, IMG2IMG_PROC, "img2img", N_ ("Refine"),
+  { DIFFUSION_IMG2IMG,
+    IMG2IMG_PROC,
+    "img2img",
+    N_ ("Refine"),
     N_ ("_Refine (img2img)..."),
     N_ ("Re-imagine the layer or the selection with a diffusion model"),
     "SDEdit on the layer: the pixels are noised to timestep t0 = strength * "
@@ -24,8 +27,11 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "result, as in inpainting at the same strength. Alpha is kept as it is. "
     "The same seed gives the same pixels.",
     "gimp-diffusion-img2img",
-    { 0.5, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
-  { DIFFUSION_INPAINT, INPAINT_PROC, "inpaint", N_ ("Inpaint"),
+    { 0.3, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+  { DIFFUSION_INPAINT,
+    INPAINT_PROC,
+    "inpaint",
+    N_ ("Inpaint"),
     N_ ("_Inpaint Selection..."),
     N_ ("Fill the selection so that it matches its surroundings"),
     "The selection is the mask (a feathered edge blends): the pixels "
@@ -36,7 +42,10 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "is an error.",
     "gimp-diffusion-inpaint",
     { 1.0, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
-  { DIFFUSION_UPSCALE, UPSCALE_PROC, "upscale", N_ ("Upscale"),
+  { DIFFUSION_UPSCALE,
+    UPSCALE_PROC,
+    "upscale",
+    N_ ("Upscale"),
     N_ ("_Upscale..."),
     N_ ("Enlarge the image 2 or 4 times with detail from a diffusion model"),
     "The image is scaled by 2 or 4 and the layer replaced with the "
@@ -47,8 +56,12 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "GIMP scales it. The selection is kept and scaled with the image.",
     "gimp-diffusion-upscale",
     { 0.5, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
-  { DIFFUSION_DENOISE, DENOISE_PROC, "denoise", N_ ("Denoise"),
-    N_ ("_Denoise..."), N_ ("Remove noise from a photograph"),
+  { DIFFUSION_DENOISE,
+    DENOISE_PROC,
+    "denoise",
+    N_ ("Denoise"),
+    N_ ("_Denoise..."),
+    N_ ("Remove noise from a photograph"),
     "The photograph is taken as the diffusion state x_t* at the timestep "
     "whose noise level is sigma (on the 0..255 scale; 0 estimates it from "
     "the image) and the model samples it back to t = 0. One step gives the "
@@ -170,11 +183,10 @@ diffusion_procedures_install (void)
       for (k = 0; k < (gint)G_N_ELEMENTS (diffusion_args_common); k++)
         args[n++] = diffusion_args_common[k];
 
-      gimp_install_procedure (proc->proc, proc->blurb, proc->help,
-                              DIFFUSION_AUTHOR, DIFFUSION_AUTHOR,
-                              DIFFUSION_DATE, proc->menu_label,
-                              DIFFUSION_IMAGE_TYPES, GIMP_PLUGIN, n, 0, args,
-                              NULL);
+      gimp_install_procedure (
+          proc->proc, proc->blurb, proc->help, DIFFUSION_AUTHOR,
+          DIFFUSION_AUTHOR, DIFFUSION_DATE, proc->menu_label,
+          DIFFUSION_IMAGE_TYPES, GIMP_PLUGIN, n, 0, args, NULL);
       gimp_plugin_menu_register (proc->proc, DIFFUSION_MENU_PATH);
     }
 }
@@ -186,8 +198,7 @@ diffusion_vals_sampler (const DiffusionVals *vals)
 }
 
 gchar *
-diffusion_vals_check (const DiffusionProcedure *proc,
-                      const DiffusionVals *vals)
+diffusion_vals_check (const DiffusionProcedure *proc, const DiffusionVals *vals)
 {
   if (proc->tool != DIFFUSION_DENOISE
       && !(vals->strength >= 0.0 && vals->strength <= 1.0))

@@ -22,7 +22,10 @@ diffusion_task_params (const DiffusionProcedure *proc,
   params->strength = vals->strength;
   params->scale = vals->scale;
   params->sigma = vals->sigma;
-  (void)proc;
+  if (proc->tool == DIFFUSION_INPAINT)
+    params->sampler.eta = DIFFUSION_INPAINT_ETA;
+  else if (proc->tool == DIFFUSION_UPSCALE)
+    params->sampler.eta = DIFFUSION_UPSCALE_ETA;
 }
 
 gdouble
@@ -45,8 +48,7 @@ diffusion_sigma_estimate (const gd_image *image)
     return gd_estimate_sigma (image);
   for (row = 0; row < height; row++)
     memcpy (crop.data + (gsize)row * width * channels,
-            image->data
-                + ((gsize)(y0 + row) * image->width + x0) * channels,
+            image->data + ((gsize)(y0 + row) * image->width + x0) * channels,
             (gsize)width * channels * sizeof (float));
   sigma = gd_estimate_sigma (&crop);
   gd_image_free (&crop);
@@ -91,11 +93,9 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
       break;
     case DIFFUSION_INPAINT:
       g_return_val_if_fail (mask != NULL, FALSE);
-      params.sampler.eta = DIFFUSION_INPAINT_ETA;
       status = gd_inpaint (model, &params, in, mask, out, &err);
       break;
     case DIFFUSION_UPSCALE:
-      params.sampler.eta = DIFFUSION_UPSCALE_ETA;
       status = gd_upscale (model, &params, in, out, &err);
       break;
     case DIFFUSION_DENOISE:
@@ -145,8 +145,8 @@ gboolean
 diffusion_run (const DiffusionProcedure *proc, gint32 image_id,
                gint32 drawable_id, const DiffusionVals *vals, GError **error)
 {
-  DiffusionComputeOptions options = { diffusion_progress_gimp,
-                                      (void *)_ (proc->name), -1.0 };
+  DiffusionComputeOptions options
+      = { diffusion_progress_gimp, (void *)_ (proc->name), -1.0 };
   DiffusionPlan plan;
   DiffusionRegion region;
   gd_image mask = { 0, 0, 0, NULL };
@@ -164,8 +164,7 @@ diffusion_run (const DiffusionProcedure *proc, gint32 image_id,
     return FALSE;
 
   if (!diffusion_region_read (drawable_id, plan.work_x, plan.work_y,
-                              plan.work_width, plan.work_height, &region,
-                              error)
+                              plan.work_width, plan.work_height, &region, error)
       || (plan.use_mask
           && !diffusion_mask_read (image_id, drawable_id, plan.work_x,
                                    plan.work_y, plan.work_width,

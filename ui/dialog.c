@@ -44,17 +44,18 @@ typedef struct
   gdouble seconds_per_pixel; /* one network evaluation of one pixel */
   gdouble sigma;             /* denoise: the estimate for sigma = 0 */
 
-  DiffusionJob *job;    /* the background work running, or NULL */
-  gboolean calibrated;  /* the speed is measured (or cannot be) */
-  gboolean want_preview; /* a preview must start when `job` ends */
-  DiffusionJob *shown;  /* the preview on display */
+  DiffusionJob *job;      /* the background work running, or NULL */
+  gboolean calibrated;    /* the speed is measured (or cannot be) */
+  gboolean want_preview;  /* a preview must start when `job` ends */
+  DiffusionJob *shown;    /* the preview on display */
   gboolean preview_ended; /* a preview has finished, failed or is off */
-  gboolean shown_valid; /* ... made with the current values */
+  gboolean shown_valid;   /* ... made with the current values */
   guint poll_id;
 
   const gchar *test_dir; /* GIMP_DIFFUSION_DIALOG_TEST: snapshot, answer */
   gboolean test_done;
   gint64 test_deadline;
+  gint64 test_snap_at; /* when the redrawn dialog is looked at, or 0 */
 } DiffusionDialog;
 
 static void diffusion_dialog_preview_request (DiffusionDialog *d);
@@ -127,9 +128,9 @@ diffusion_dialog_model_load (DiffusionDialog *d)
       d->calibrated = TRUE;
     }
   else
-    diffusion_dialog_job_start (
-        d, diffusion_job_new (DIFFUSION_JOB_CALIBRATE, d->proc, d->vals,
-                              d->model));
+    diffusion_dialog_job_start (d,
+                                diffusion_job_new (DIFFUSION_JOB_CALIBRATE,
+                                                   d->proc, d->vals, d->model));
   diffusion_dialog_estimate_update (d);
 }
 
@@ -187,8 +188,7 @@ static gboolean
 diffusion_rect_contains (const DiffusionRegion *outer, gint x, gint y,
                          gint width, gint height)
 {
-  return x >= outer->x && y >= outer->y
-         && x + width <= outer->x + outer->width
+  return x >= outer->x && y >= outer->y && x + width <= outer->x + outer->width
          && y + height <= outer->y + outer->height;
 }
 
@@ -258,8 +258,8 @@ diffusion_dialog_preview_draw (DiffusionDialog *d)
         for (col = 0; col < w; col++)
           {
             gsize src = (gsize)(oy + row) * out->width + (ox + col);
-            gsize asrc = (gsize)((oy + row) / s) * job->region.width
-                         + (ox + col) / s;
+            gsize asrc
+                = (gsize)((oy + row) / s) * job->region.width + (ox + col) / s;
             guchar *dst = buf + ((gsize)row * pw + col) * bpp;
 
             for (c = 0; c < colors; c++)
@@ -318,8 +318,8 @@ diffusion_dialog_preview_start (DiffusionDialog *d)
     return;
   job = diffusion_job_new (DIFFUSION_JOB_PREVIEW, d->proc, d->vals, d->model);
   job->sigma = d->sigma; /* for sigma 0: the run's estimate */
-  if (!diffusion_region_read (d->drawable_id, x, y, width, height,
-                              &job->region, &error)
+  if (!diffusion_region_read (d->drawable_id, x, y, width, height, &job->region,
+                              &error)
       || (d->plan.use_mask
           && !diffusion_mask_read (d->image_id, d->drawable_id, x, y, width,
                                    height, &job->mask, &error)))
@@ -342,8 +342,7 @@ diffusion_dialog_preview_request (DiffusionDialog *d)
       d->want_preview = FALSE;
       if (d->job != NULL && d->job->kind == DIFFUSION_JOB_PREVIEW)
         diffusion_job_cancel (d->job);
-      gtk_label_set_text (GTK_LABEL (d->preview_label),
-                          _ ("Preview: off"));
+      gtk_label_set_text (GTK_LABEL (d->preview_label), _ ("Preview: off"));
       d->preview_ended = TRUE;
       return;
     }
@@ -390,8 +389,7 @@ diffusion_dialog_job_done (DiffusionDialog *d)
     {
       d->preview_ended = !d->want_preview;
       if (!g_atomic_int_get (&job->cancel))
-        gtk_label_set_text (GTK_LABEL (d->preview_label),
-                            job->error->message);
+        gtk_label_set_text (GTK_LABEL (d->preview_label), job->error->message);
       diffusion_job_free (job);
       return;
     }
@@ -436,10 +434,20 @@ diffusion_dialog_poll (gpointer data)
           g_free (text);
         }
     }
-  if (d->test_dir != NULL && !d->test_done
+  if (d->test_dir != NULL && !d->test_done && d->test_snap_at == 0
       && ((d->job == NULL && !d->want_preview && d->calibrated
            && (d->preview_ended || d->model == NULL))
           || g_get_monotonic_time () > d->test_deadline))
+    {
+      /* Ready: the whole dialog is drawn again, and looked at a moment
+       * later (an X server without backing store keeps no pixels of a
+       * window that has not been drawn). */
+      gdk_window_raise (gtk_widget_get_window (d->dialog));
+      gtk_widget_queue_draw (d->dialog);
+      d->test_snap_at = g_get_monotonic_time () + G_TIME_SPAN_SECOND;
+    }
+  else if (d->test_snap_at != 0 && !d->test_done
+           && g_get_monotonic_time () > d->test_snap_at)
     diffusion_dialog_test_snapshot (d);
   return G_SOURCE_CONTINUE;
 }
@@ -554,8 +562,8 @@ diffusion_dialog_scale_entry (DiffusionDialog *d, GtkWidget *table, gint row,
                               const gchar *help)
 {
   GtkObject *adj = gimp_scale_entry_new (
-      GTK_TABLE (table), 0, row, label, 200, 6, value, lower, upper, step,
-      page, digits, constrain, lower, unconstrained_upper, help, NULL);
+      GTK_TABLE (table), 0, row, label, 200, 6, value, lower, upper, step, page,
+      digits, constrain, lower, unconstrained_upper, help, NULL);
 
   g_object_set_data (G_OBJECT (adj), "diffusion-dialog", d);
   diffusion_dialog_control (d, name, GIMP_SCALE_ENTRY_SCALE (adj), NULL);
@@ -614,8 +622,7 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
       break;
 
     case DIFFUSION_UPSCALE:
-      combo = gimp_int_combo_box_new (_ ("2 times"), 2, _ ("4 times"), 4,
-                                      NULL);
+      combo = gimp_int_combo_box_new (_ ("2 times"), 2, _ ("4 times"), 4, NULL);
       gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo), vals->scale);
       g_signal_connect (combo, "changed",
                         G_CALLBACK (diffusion_dialog_scale_changed), d);
@@ -636,8 +643,8 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
 
     case DIFFUSION_DENOISE:
       adj = diffusion_dialog_scale_entry (
-          d, table, row++, "sigma", _ ("Si_gma:"), vals->sigma, 0.0, 100.0,
-          0.5, 5.0, 1, FALSE, 255.0,
+          d, table, row++, "sigma", _ ("Si_gma:"), vals->sigma, 0.0, 100.0, 0.5,
+          5.0, 1, FALSE, 255.0,
           _ ("The noise's standard deviation on the 0..255 scale; 0 "
              "estimates it from the image"));
       g_signal_connect (adj, "value-changed",
@@ -647,8 +654,8 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
       d->sigma_label = gtk_label_new (NULL);
       if (d->sigma >= 0.0)
         {
-          gchar *text = g_strdup_printf (
-              _ ("Estimated from the image: %.1f"), d->sigma);
+          gchar *text = g_strdup_printf (_ ("Estimated from the image: %.1f"),
+                                         d->sigma);
 
           gtk_label_set_text (GTK_LABEL (d->sigma_label), text);
           g_free (text);
@@ -659,8 +666,8 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
                                "sigma"));
       gtk_misc_set_alignment (GTK_MISC (d->sigma_label), 0.0, 0.5);
       gtk_box_pack_start (GTK_BOX (hbox), d->sigma_label, FALSE, FALSE, 0);
-      gtk_table_attach (GTK_TABLE (table), hbox, 1, 3, row, row + 1,
-                        GTK_FILL, GTK_FILL, 0, 0);
+      gtk_table_attach (GTK_TABLE (table), hbox, 1, 3, row, row + 1, GTK_FILL,
+                        GTK_FILL, 0, 0);
       row++;
       diffusion_dialog_control (
           d, "sigma-estimate", d->sigma_label,
@@ -682,10 +689,10 @@ diffusion_dialog_build (DiffusionDialog *d)
   GtkObject *adj;
   gint row;
 
-  d->dialog = gimp_dialog_new (_ (d->proc->name), d->proc->role, NULL, 0,
-                               gimp_standard_help_func, d->proc->proc,
-                               _ ("_Cancel"), GTK_RESPONSE_CANCEL, _ ("_OK"),
-                               GTK_RESPONSE_OK, NULL);
+  d->dialog
+      = gimp_dialog_new (_ (d->proc->name), d->proc->role, NULL, 0,
+                         gimp_standard_help_func, d->proc->proc, _ ("_Cancel"),
+                         GTK_RESPONSE_CANCEL, _ ("_OK"), GTK_RESPONSE_OK, NULL);
   gtk_dialog_set_alternative_button_order (
       GTK_DIALOG (d->dialog), GTK_RESPONSE_OK, GTK_RESPONSE_CANCEL, -1);
   gimp_window_set_transient (GTK_WINDOW (d->dialog));
@@ -731,8 +738,7 @@ diffusion_dialog_build (DiffusionDialog *d)
                     G_CALLBACK (diffusion_dialog_int_changed), &vals->steps);
 
   if (vals->sampler[0] == '\0')
-    g_strlcpy (vals->sampler, DIFFUSION_DEFAULT_SAMPLER,
-               sizeof vals->sampler);
+    g_strlcpy (vals->sampler, DIFFUSION_DEFAULT_SAMPLER, sizeof vals->sampler);
   combo = diffusion_dialog_sampler_combo (vals->sampler);
   g_signal_connect (combo, "changed",
                     G_CALLBACK (diffusion_dialog_sampler_changed), d);
@@ -787,8 +793,8 @@ diffusion_dialog_build (DiffusionDialog *d)
                             _ ("A model file (.safetensors); none chosen "
                                "means the model shipped with the plug-in"));
   reset = gtk_button_new_with_mnemonic (_ ("S_hipped model"));
-  g_signal_connect (reset, "clicked",
-                    G_CALLBACK (diffusion_dialog_model_reset), d);
+  g_signal_connect (reset, "clicked", G_CALLBACK (diffusion_dialog_model_reset),
+                    d);
   gtk_box_pack_start (GTK_BOX (hbox), reset, FALSE, FALSE, 0);
   diffusion_dialog_control (d, "shipped-model", reset,
                             _ ("Use the model shipped with the plug-in"));
@@ -798,8 +804,8 @@ diffusion_dialog_build (DiffusionDialog *d)
   d->estimate_label = gtk_label_new (NULL);
   gtk_misc_set_alignment (GTK_MISC (d->estimate_label), 0.0, 0.5);
   gtk_label_set_line_wrap (GTK_LABEL (d->estimate_label), TRUE);
-  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("Time:"), 0.0,
-                             0.5, d->estimate_label, 2, FALSE);
+  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("Time:"), 0.0, 0.5,
+                             d->estimate_label, 2, FALSE);
   diffusion_dialog_control (
       d, "estimate", d->estimate_label,
       _ ("How long the run will take: its network evaluations times the "
@@ -843,13 +849,11 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
       GtkWidget *widget = g_ptr_array_index (d->controls, i);
       gchar *tip = gtk_widget_get_tooltip_text (widget);
 
-      g_string_append_printf (text, "control\t%s\t%s\t%s\t%s\n",
-                              (const gchar *)g_ptr_array_index (
-                                  d->control_names, i),
-                              G_OBJECT_TYPE_NAME (widget),
-                              gtk_widget_get_mapped (widget) ? "shown"
-                                                             : "hidden",
-                              tip ? tip : "");
+      g_string_append_printf (
+          text, "control\t%s\t%s\t%s\t%s\n",
+          (const gchar *)g_ptr_array_index (d->control_names, i),
+          G_OBJECT_TYPE_NAME (widget),
+          gtk_widget_get_mapped (widget) ? "shown" : "hidden", tip ? tip : "");
       g_free (tip);
     }
   for (i = 0; i < d->controls->len; i++)
@@ -879,9 +883,9 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
   g_free (path);
   g_string_free (text, TRUE);
 
-  gtk_dialog_response (GTK_DIALOG (d->dialog),
-                       g_strcmp0 (answer, "cancel") == 0 ? GTK_RESPONSE_CANCEL
-                                                          : GTK_RESPONSE_OK);
+  gtk_dialog_response (GTK_DIALOG (d->dialog), g_strcmp0 (answer, "cancel") == 0
+                                                   ? GTK_RESPONSE_CANCEL
+                                                   : GTK_RESPONSE_OK);
 }
 
 /* ---------------------------------------------------------------- entry */
@@ -896,10 +900,10 @@ diffusion_dialog_sigma (DiffusionDialog *d)
   DiffusionRegion region;
   gdouble sigma;
 
-  if (!diffusion_region_read (
-          d->drawable_id, plan->work_x + (plan->work_width - width) / 2,
-          plan->work_y + (plan->work_height - height) / 2, width, height,
-          &region, NULL))
+  if (!diffusion_region_read (d->drawable_id,
+                              plan->work_x + (plan->work_width - width) / 2,
+                              plan->work_y + (plan->work_height - height) / 2,
+                              width, height, &region, NULL))
     return 0.0;
   sigma = diffusion_sigma_estimate (&region.color);
   diffusion_region_free (&region);
@@ -920,8 +924,7 @@ diffusion_dialog (const DiffusionProcedure *proc, gint32 image_id,
   d.vals = &edited;
   d.image_id = image_id;
   d.drawable_id = drawable_id;
-  if (!diffusion_plan_make (proc->tool, image_id, drawable_id, &d.plan,
-                            &error))
+  if (!diffusion_plan_make (proc->tool, image_id, drawable_id, &d.plan, &error))
     {
       /* The caller has checked the plan: not reached in practice. */
       g_message ("%s", error->message);

@@ -20,7 +20,7 @@ typedef struct
   DiffusionJobKind kind;
   const DiffusionProcedure *proc;
   DiffusionVals vals;
-  gd_model *model; /* borrowed: kept alive until the job is joined */
+  gd_model *model;        /* borrowed: kept alive until the job is joined */
   DiffusionRegion region; /* the input, in drawable coordinates */
   gd_image mask;          /* data NULL when the tool takes none */
   gdouble sigma;          /* denoise: the sigma to use (> 0) */

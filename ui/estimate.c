@@ -17,15 +17,13 @@ diffusion_duration_text (gdouble seconds)
   gint total = (gint)ceil (seconds);
 
   if (total < 60)
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "%d second",
-                                         "%d seconds", total),
-                            total);
+    return g_strdup_printf (
+        g_dngettext (GETTEXT_PACKAGE, "%d second", "%d seconds", total), total);
   if (total < 3600)
     /* TRANSLATORS: minutes and seconds, as in "3 min 20 s". */
     return g_strdup_printf (_ ("%d min %d s"), total / 60, total % 60);
   /* TRANSLATORS: hours and minutes, as in "1 h 5 min". */
-  return g_strdup_printf (_ ("%d h %d min"), total / 3600,
-                          (total % 3600) / 60);
+  return g_strdup_printf (_ ("%d h %d min"), total / 3600, (total % 3600) / 60);
 }
 
 gchar *
@@ -59,10 +57,10 @@ diffusion_estimate_text (const DiffusionProcedure *proc,
                      "%d network evaluations in %d tiles", nfe),
         nfe, tiles);
   else
-    evaluations = g_strdup_printf (
-        g_dngettext (GETTEXT_PACKAGE, "%d network evaluation",
-                     "%d network evaluations", nfe),
-        nfe);
+    evaluations = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                                "%d network evaluation",
+                                                "%d network evaluations", nfe),
+                                   nfe);
   if (seconds_per_pixel <= 0.0)
     {
       /* TRANSLATORS: the number of network evaluations, as above. */

@@ -57,8 +57,8 @@ diffusion_job_calibrate (DiffusionJob *job)
       start = g_get_monotonic_time ();
       if (gd_model_eps (job->model, x, size, size, 500.0, eps, &err) != GD_OK)
         {
-          g_set_error (&job->error, diffusion_error_quark (), err.status,
-                       "%s", err.message);
+          g_set_error (&job->error, diffusion_error_quark (), err.status, "%s",
+                       err.message);
           break;
         }
       if (pass == 1)
@@ -86,8 +86,7 @@ diffusion_job_thread (gpointer data)
       options.progress = diffusion_job_progress;
       options.progress_data = job;
       options.sigma = job->sigma;
-      diffusion_compute (job->proc, &job->vals, job->model,
-                         &job->region.color,
+      diffusion_compute (job->proc, &job->vals, job->model, &job->region.color,
                          job->mask.data ? &job->mask : NULL, job->region.x,
                          job->region.y, &options, &job->out, &job->error);
       job->seconds = (g_get_monotonic_time () - start) / 1e6;
@@ -95,9 +94,9 @@ diffusion_job_thread (gpointer data)
       scale = job->proc->tool == DIFFUSION_UPSCALE ? job->vals.scale : 1;
       g_mutex_lock (&job->lock);
       if (job->info.total > 0 && job->info.tiles > 0)
-        job->pixel_evaluations
-            = (gdouble)job->region.width * job->region.height * scale * scale
-              * job->info.done / job->info.tiles;
+        job->pixel_evaluations = (gdouble)job->region.width * job->region.height
+                                 * scale * scale * job->info.done
+                                 / job->info.tiles;
       g_mutex_unlock (&job->lock);
     }
   g_atomic_int_set (&job->finished, 1);
