@@ -120,9 +120,11 @@ class Config:
         self.upscale_steps = args.upscale_steps
         self.inpaint_steps = args.inpaint_steps
         self.img2img_steps = args.img2img_steps
+        self.inpaint_eta = None if args.inpaint_eta < 0 else args.inpaint_eta
         self.seed = args.seed
-        self.slow = args.slow_baselines
+        self.slow = not args.skip_slow
         self.verbose = args.verbose
+        self.source_commit = args.source_commit
 
 
 # --------------------------------------------------------------- PNG, I/O
@@ -356,6 +358,14 @@ def timed(cmd, timeout=3600):
 NFE_RE = re.compile(r"(\d+) network evaluations in ([0-9.]+) s")
 
 
+def sampler_args(cfg):
+    return ["--sampler", cfg.sampler] if cfg.sampler else []
+
+
+def steps_label(cfg, steps):
+    return "%s%d steps" % (cfg.sampler + ", " if cfg.sampler else "", steps)
+
+
 def cli_runner(cfg, tool, extra):
     def run(inp, out, mask=None, **kw):
         cmd = [cfg.cli, tool, inp, "-o", out, "--model", cfg.model,
@@ -429,7 +439,14 @@ class Bench:
         self.cli_fp = file_digest(cfg.cli) if os.path.exists(cfg.cli) \
             else "missing"
         self.model_fp = file_digest(cfg.model)
+        try:
+            self.cli_version = subprocess.run(
+                [cfg.cli, "--version"], stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT).stdout.decode().strip()
+        except OSError:
+            self.cli_version = "gimp-diffusion-cli (version unknown)"
         self.t_start = time.time()
+        self.method_seconds = 0.0   # summed over every result reported
 
     def log(self, msg):
         el = time.time() - self.t_start
@@ -443,6 +460,7 @@ class Bench:
             return None
         rec = self.cache.get(task, method.ident, set_name, image, cond)
         if rec is not None and (keep_as is None or os.path.exists(keep_as)):
+            self.method_seconds += rec.get("seconds") or 0.0
             return rec
         out = os.path.join(self.tmp, "%s-%s.png" % (method.key, os.getpid()))
         if os.path.exists(out):
@@ -468,6 +486,7 @@ class Bench:
             os.makedirs(os.path.dirname(keep_as), exist_ok=True)
             write_png8(keep_as, res)
         os.remove(out)
+        self.method_seconds += rec.get("seconds") or 0.0
         if self.cfg.verbose:
             self.log("  %s %s %s: %s" % (method.label, image, cond, fmt_rec(rec)))
         return rec
@@ -533,11 +552,11 @@ def denoise_methods(b):
                cli_runner(cfg, "denoise", lambda sigma, **k: [
                    "--sigma", sigma, "--one-step", "--seed", cfg.seed]),
                {"one_step": True}),
-        Method("ours-sampled", "ours, sampled (%s, %d steps)" % (
-            cfg.sampler, cfg.denoise_steps), ours_fp,
+        Method("ours-sampled", "ours, sampled (%s)" % steps_label(
+            cfg, cfg.denoise_steps), ours_fp,
             cli_runner(cfg, "denoise", lambda sigma, **k: [
                 "--sigma", sigma, "--steps", cfg.denoise_steps,
-                "--sampler", cfg.sampler, "--seed", cfg.seed]),
+                "--seed", cfg.seed] + sampler_args(cfg)),
             {"steps": cfg.denoise_steps, "sampler": cfg.sampler}),
     ]
 
@@ -584,14 +603,14 @@ def denoise_methods(b):
                {"std_s": ss, "std_p": "%g x noise sigma" % fr},
                family="gmic-denoise")
         for ss in ((3,) if q else (3, 10))
-        for fr in ((0.4, 0.6) if q else (0.25, 0.35, 0.45, 0.6, 0.8))])
+        for fr in ((0.4, 0.6) if q else (0.1, 0.15, 0.2, 0.25, 0.35, 0.45, 0.6, 0.8))])
     fams["gmic-nlmeans"] = ("G'MIC nlmeans", [
         Method("gmic-nlmeans", "G'MIC nlmeans", gmic_fp,
                gmic_runner(g_nlmeans(2, 4, ft), scale16=True),
                {"patch_radius": 2, "spatial_bandwidth": 4,
                 "tonal_bandwidth": "%g x noise sigma" % ft},
                family="gmic-nlmeans")
-        for ft in ((0.8, 1.2) if q else (0.6, 0.8, 1.0, 1.3, 1.7))])
+        for ft in ((0.8, 1.2) if q else (0.35, 0.45, 0.6, 0.8, 1.0, 1.3, 1.7))])
     fams["gmic-haar"] = ("G'MIC denoise_haar", [
         Method("gmic-haar", "G'MIC denoise_haar", gmic_fp,
                gmic_runner(g_haar(th), scale16=True), {"threshold": th},
@@ -760,10 +779,10 @@ def sr_methods(b):
     cfg = b.cfg
     q = cfg.quick
     ours_fp = ["cli", b.cli_fp, b.model_fp, cfg.seed]
-    ours = Method("ours", "ours (%s, %d steps)" % (cfg.sampler, cfg.upscale_steps),
+    ours = Method("ours", "ours (%s)" % steps_label(cfg, cfg.upscale_steps),
                   ours_fp, cli_runner(cfg, "upscale", lambda scale, **k: [
                       "--scale", scale, "--steps", cfg.upscale_steps,
-                      "--sampler", cfg.sampler, "--seed", cfg.seed]),
+                      "--seed", cfg.seed] + sampler_args(cfg)),
                   {"steps": cfg.upscale_steps, "sampler": cfg.sampler})
 
     def pil_bicubic(inp, out, scale, **k):
@@ -901,14 +920,22 @@ def mask_path(kind, w, h):
     return os.path.join(HERE, "masks", "%s-%dx%d.png" % (kind, w, h))
 
 
+def mean_holed(clean, m):
+    x = clean.copy()
+    x[m] = np.round(clean[~m].mean(axis=0))
+    return x
+
+
 def inpaint_inputs(b, names):
-    """The image with the hole's pixels set to black (no method sees them)."""
+    """The image with the hole filled with the mean colour of the known
+    pixels (rounded): no method sees what was there, and none starts from an
+    arbitrary black."""
     d = os.path.join(b.cfg.work, "inputs", "inpaint")
     os.makedirs(d, exist_ok=True)
     out = {}
     for kind in MASK_SETS:
         for name in names:
-            p = os.path.join(d, "%s_%s.png" % (kind, stem(name)))
+            p = os.path.join(d, "%s_%s_meanhole.png" % (kind, stem(name)))
             clean = load_clean(b.cfg, "Kodak24", name)
             h, w = clean.shape[:2]
             mp = mask_path(kind, w, h)
@@ -916,9 +943,7 @@ def inpaint_inputs(b, names):
                 raise SystemExit("no mask %s (run tests/bench/make_masks.py)" % mp)
             if not os.path.exists(p):
                 m = np.asarray(Image.open(mp)) > 0
-                x = clean.copy()
-                x[m] = 0
-                write_png8(p, x)
+                write_png8(p, mean_holed(clean, m))
             out[(kind, name)] = (p, mp)
     return out
 
@@ -927,11 +952,15 @@ def inpaint_methods(b):
     cfg = b.cfg
     q = cfg.quick
     ours_fp = ["cli", b.cli_fp, b.model_fp, cfg.seed]
-    ours = Method("ours", "ours (%s, %d steps)" % (cfg.sampler, cfg.inpaint_steps),
-                  ours_fp, cli_runner(cfg, "inpaint", lambda **k: [
-                      "--steps", cfg.inpaint_steps, "--sampler", cfg.sampler,
-                      "--seed", cfg.seed]),
-                  {"steps": cfg.inpaint_steps, "sampler": cfg.sampler})
+    eta = [] if cfg.inpaint_eta is None else ["--eta", cfg.inpaint_eta]
+    ours = Method("ours", "ours (%s%s)" % (
+        steps_label(cfg, cfg.inpaint_steps),
+        "" if cfg.inpaint_eta is None else ", eta %g" % cfg.inpaint_eta),
+        ours_fp, cli_runner(cfg, "inpaint", lambda **k: [
+            "--steps", cfg.inpaint_steps, "--seed", cfg.seed]
+            + sampler_args(cfg) + eta),
+        {"steps": cfg.inpaint_steps, "sampler": cfg.sampler,
+         "eta": cfg.inpaint_eta})
 
     def mean_fill(inp, out, mask, **k):
         t0 = time.perf_counter()
@@ -998,7 +1027,7 @@ def run_inpaint(b):
 
     def measure(m, kind, n, keep=None):
         p, mp = inputs[(kind, n)]
-        return b.measure("inpaint", m, "Kodak24", n, kind, p,
+        return b.measure("inpaint", m, "Kodak24", n, kind + "-meanhole", p,
                          metric_for(n, mp), keep_as=keep, mask=mp)
 
     b.log("inpaint: tuning G'MIC on Kodak24 %s" % ", ".join(stem(n) for n in tune_names))
@@ -1059,10 +1088,10 @@ def run_img2img(b):
     strengths = (0.0, 0.25, 0.5, 0.75, 1.0) if cfg.quick else \
         tuple(round(0.1 * i, 1) for i in range(11))
     ours_fp = ["cli", b.cli_fp, b.model_fp, cfg.seed]
-    m = Method("img2img", "ours img2img (%s, %d steps)" % (cfg.sampler, cfg.img2img_steps),
+    m = Method("img2img", "ours img2img (%s)" % steps_label(cfg, cfg.img2img_steps),
                ours_fp, cli_runner(cfg, "img2img", lambda strength, **k: [
                    "--strength", strength, "--steps", cfg.img2img_steps,
-                   "--sampler", cfg.sampler, "--seed", cfg.seed]),
+                   "--seed", cfg.seed] + sampler_args(cfg)),
                {"steps": cfg.img2img_steps, "sampler": cfg.sampler})
     per = {}
     b.log("img2img: %d images x %d strengths" % (len(names), len(strengths)))
@@ -1128,18 +1157,21 @@ def plots(out, den, ups, inp, i2i):
     import matplotlib.pyplot as plt
     files = {}
     if den:
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        fig, axes = plt.subplots(1, 2, figsize=(11, 5.4))
         for ax, s in zip(axes, ("CBSD68", "Kodak24")):
-            for row, label in den["rows"]:
+            if s not in den["sets"]:
+                continue
+            for k, (row, label) in enumerate(den["rows"]):
                 ys = [den["results"].get((row, s, sig)) for sig in SIGMAS]
                 if all(y is None for y in ys):
                     continue
                 ax.plot([sig for sig, y in zip(SIGMAS, ys) if y],
-                        [y["psnr"] for y in ys if y], "o-", label=label)
-            for name, (src, figs) in PUBLISHED_DENOISE.items():
+                        [y["psnr"] for y in ys if y], "o-", color="C%d" % k,
+                        lw=2.5 if row.startswith("ours") else 1.5, label=label)
+            for k, (name, (src, figs)) in enumerate(PUBLISHED_DENOISE.items()):
                 if s in figs:
-                    ax.plot(SIGMAS, figs[s], "x--", alpha=0.6,
-                            label=name + " (published)")
+                    ax.plot(SIGMAS, figs[s], "x--", color="C%d" % (k + 6),
+                            alpha=0.7, label=name + ", published")
             ys = [den["noisy"].get((s, sig)) for sig in SIGMAS]
             ax.plot(SIGMAS, [y["psnr"] for y in ys], "k:", label="noisy input")
             ax.set_title("denoise, %s (%d images)" % (s, den["sets"][s]))
@@ -1147,8 +1179,14 @@ def plots(out, den, ups, inp, i2i):
             ax.set_ylabel("PSNR (dB, RGB)")
             ax.set_xticks(SIGMAS)
             ax.grid(alpha=0.3)
-        axes[1].legend(fontsize=7, loc="upper right")
-        fig.tight_layout()
+        handles, labels = [], []
+        for ax in axes:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                if lab not in labels:
+                    handles.append(h)
+                    labels.append(lab)
+        fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=8)
+        fig.tight_layout(rect=(0, 0.17, 1, 1))
         files["denoise"] = "denoise.png"
         fig.savefig(os.path.join(out, files["denoise"]), dpi=110)
         plt.close(fig)
@@ -1254,9 +1292,10 @@ def write_report(b, den, ups, inp, i2i, wall):
     files = plots(cfg.out, den, ups, inp, i2i)
     L = []
     A = L.append
-    commit = subprocess.run(["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-                            ).stdout.decode().strip() or "unknown"
+    commit = cfg.source_commit or (subprocess.run(
+        ["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode().strip()
+        or "unknown")
     A("# Quality benchmark%s" % (" (quick mode: a few images, small grids)" if cfg.quick else ""))
     A("")
     A("Written by `tests/bench/quality.py`; every measured number below comes "
@@ -1271,13 +1310,20 @@ def write_report(b, den, ups, inp, i2i, wall):
     la = os.getloadavg()
     A("| | |")
     A("| --- | --- |")
-    A("| run | %s, %.0f min wall-clock (results cached per image; this figure "
-      "counts only what was computed in this invocation) |" % (
-          time.strftime("%Y-%m-%d"), wall / 60))
-    A("| code | commit `%s`, `gimp-diffusion-cli` sha256 `%s…` |" % (commit, b.cli_fp))
-    A("| model | `%s`, sha256 `%s…` |" % (os.path.relpath(cfg.model, REPO)
-                                        if cfg.model.startswith(REPO) else cfg.model,
-                                        b.model_fp))
+    A("| run | %s; the methods' own run times over every result below add "
+      "up to %.1f h (tuning included); results are cached per image, and "
+      "this invocation took %.0f min |" % (
+          time.strftime("%Y-%m-%d"), b.method_seconds / 3600, wall / 60))
+    A("| code | commit `%s`; `%s` (sha256 `%s…`) |" % (commit, b.cli_version, b.cli_fp))
+    A("| model | `%s`, sha256 `%s…` |" % (os.path.basename(cfg.model), b.model_fp))
+    A("| ours | `gimp-diffusion-cli` with `--seed %d` and the step counts in "
+      "the row labels (each step is one network evaluation per tile); "
+      "sampler, eta and strength at the CLI's defaults%s%s |" % (
+          cfg.seed, "" if not cfg.sampler else ", `--sampler %s`" % cfg.sampler,
+          "" if cfg.inpaint_eta is None else
+          ", except inpaint with `--eta %g` (the CLI's default eta 1, RePaint-"
+          "style, needs many more steps than this budget allows; at a few "
+          "steps its fills are noise-like)" % cfg.inpaint_eta))
     A("| machine | %d CPU cores, shared (load average %.1f at the end of the "
       "run): times are wall-clock per image, noisy, and include process "
       "start and, for ours, loading the model |" % (os.cpu_count(), la[0]))
@@ -1416,8 +1462,7 @@ def write_report(b, den, ups, inp, i2i, wall):
               ", ".join(stem(n) for n in den["tune_names"]),
               " `denoise_patchpca` (about a minute per image here) was run "
               "on the subset only." if any("patchpca" in k[0] for k in den["tuning_table"]) else
-              " `denoise_patchpca` was left out (about a minute per image on "
-              "this machine; `--slow-baselines` adds it on the subset)."))
+              " `denoise_patchpca` was left out (`--skip-slow` or `--quick`)."))
         A("")
         A("| filter | sigma | chosen parameters | subset PSNR |")
         A("| --- | ---: | --- | ---: |")
@@ -1522,8 +1567,9 @@ def write_report(b, den, ups, inp, i2i, wall):
         A("Kodak24 (%d images) with the fixed masks in `tests/bench/masks/` "
           "(made once by `tests/bench/make_masks.py`): *box*, a centred "
           "rectangle of 10%% of the area, and *strokes*, seeded random brush "
-          "strokes over about 15%%, one of each per orientation. The hole's "
-          "pixels are set to black in the input every method reads. Each "
+          "strokes over about 15%%, one of each per orientation. In the input "
+          "every method reads, the hole is filled with the mean colour of the "
+          "known pixels (so the mean-colour fill row is that input). Each "
           "output is composited over the original outside the hole (what "
           "applying the filter to a selection gives; G'MIC's blending "
           "otherwise changes pixels outside it). PSNR over the hole's pixels; "
@@ -1619,10 +1665,8 @@ def write_report(b, den, ups, inp, i2i, wall):
         pad = 24
         box = (max(ys.min() - pad, 0), min(ys.max() + pad + 1, h),
                max(xs.min() - pad, 0), min(xs.max() + pad + 1, w))
-        holed = clean.copy()
-        holed[m] = 0
         f = crop_figure(b, cfg.out, "inpaint", inp["rows"], n, clean, box,
-                        ("input (hole black)", holed),
+                        ("input", mean_holed(clean, m)),
                         "inpaint, Kodak24 %s, %s mask (crop)" % (stem(n), kind))
         if f:
             ex.append(f)
@@ -1680,21 +1724,34 @@ def main(argv=None):
     ap.add_argument("--tasks", default="denoise,upscale,inpaint,img2img")
     ap.add_argument("--threads", type=int, default=0,
                     help="CLI worker threads (0 = all cores)")
-    ap.add_argument("--sampler", default="ddim")
+    ap.add_argument("--sampler", default=None,
+                    help="sampler for ours (default: the CLI's own default, "
+                         "with its per-tool eta and strength)")
     ap.add_argument("--denoise-steps", type=int, default=None)
     ap.add_argument("--upscale-steps", type=int, default=None)
     ap.add_argument("--inpaint-steps", type=int, default=None)
     ap.add_argument("--img2img-steps", type=int, default=None)
+    ap.add_argument("--inpaint-eta", type=float, default=0.0,
+                    help="ddim eta for our inpaint (default 0: the deterministic "
+                         "DDNM-style projection; the CLI's own default, 1 "
+                         "(RePaint), needs far more steps than this budget "
+                         "allows; negative: leave it to the CLI)")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--slow-baselines", action="store_true",
-                    help="also tune G'MIC's denoise_patchpca (about a minute "
-                         "per image) on the tuning subset")
+    ap.add_argument("--skip-slow", action="store_true",
+                    help="leave out G'MIC's denoise_patchpca (about a minute "
+                         "per image; run on the tuning subset only, and never "
+                         "in --quick)")
+    ap.add_argument("--source-commit",
+                    help="the commit the CLI was built from, for the report "
+                         "(default: this checkout's HEAD)")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="print every image's result")
     args = ap.parse_args(argv)
     q = args.quick
-    defaults = {"denoise_steps": (3, 5), "upscale_steps": (5, 10),
-                "inpaint_steps": (5, 10), "img2img_steps": (5, 10)}
+    # NFE budgets: the full run has to fit a shared 2-core machine (a
+    # 768x512 network evaluation takes about 10 s there)
+    defaults = {"denoise_steps": (2, 2), "upscale_steps": (3, 5),
+                "inpaint_steps": (3, 5), "img2img_steps": (3, 5)}
     for k, (dq, df) in defaults.items():
         if getattr(args, k) is None:
             setattr(args, k, dq if q else df)
