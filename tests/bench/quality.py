@@ -447,10 +447,16 @@ class Bench:
             self.cli_version = "gimp-diffusion-cli (version unknown)"
         self.t_start = time.time()
         self.method_seconds = 0.0   # summed over every result reported
+        self.counted = set()
 
     def log(self, msg):
         el = time.time() - self.t_start
         print("[%5.0f s] %s" % (el, msg), flush=True)
+
+    def count(self, rec, *key):
+        if key not in self.counted:
+            self.counted.add(key)
+            self.method_seconds += rec.get("seconds") or 0.0
 
     def measure(self, task, method, set_name, image, cond, inp, metric,
                 keep_as=None, **kw):
@@ -460,7 +466,7 @@ class Bench:
             return None
         rec = self.cache.get(task, method.ident, set_name, image, cond)
         if rec is not None and (keep_as is None or os.path.exists(keep_as)):
-            self.method_seconds += rec.get("seconds") or 0.0
+            self.count(rec, task, method.ident, set_name, image, cond)
             return rec
         out = os.path.join(self.tmp, "%s-%s.png" % (method.key, os.getpid()))
         if os.path.exists(out):
@@ -486,7 +492,7 @@ class Bench:
             os.makedirs(os.path.dirname(keep_as), exist_ok=True)
             write_png8(keep_as, res)
         os.remove(out)
-        self.method_seconds += rec.get("seconds") or 0.0
+        self.count(rec, task, method.ident, set_name, image, cond)
         if self.cfg.verbose:
             self.log("  %s %s %s: %s" % (method.label, image, cond, fmt_rec(rec)))
         return rec
