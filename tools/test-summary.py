@@ -51,9 +51,14 @@ def main(paths):
     for path in paths:
         counts = count(path)
         if len(paths) > 1:
-            # build-asan/meson-logs/testlog.json -> build-asan
-            name = os.path.dirname(os.path.dirname(os.path.abspath(path)))
-            print(f"{os.path.basename(name)}: {line(*counts)}")
+            # build-asan/meson-logs/testlog.json -> build-asan, and
+            # .../testlog-gimp-noleaks.json -> build-asan (gimp-noleaks)
+            folder = os.path.dirname(os.path.dirname(os.path.abspath(path)))
+            label = os.path.basename(folder)
+            stem = os.path.splitext(os.path.basename(path))[0]
+            if stem.startswith("testlog-"):
+                label += f" ({stem[len('testlog-'):]})"
+            print(f"{label}: {line(*counts)}")
         totals = [t + c for t, c in zip(totals, counts)]
     print(line(*totals))
     return 1 if totals[1] or totals[0] == 0 else 0

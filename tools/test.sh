@@ -46,12 +46,15 @@ run_tests() {
 }
 
 builddir=${GD_BUILDDIR:-build}
+phase_start=$SECONDS
 setup "$builddir"
 ninja -C "$builddir"
 run_tests "$builddir"
 logs=("$builddir/meson-logs/testlog.json")
+echo "test.sh: $builddir took $((SECONDS - phase_start)) s" >&2
 
 if [ "${GD_SANITIZE:-1}" != 0 ]; then
+  phase_start=$SECONDS
   asandir=${GD_ASAN_BUILDDIR:-build-asan}
   # Optimised as the release build (-O3, plus debug symbols), so that the
   # tests' numerical thresholds see the same floating-point arithmetic.
@@ -64,7 +67,6 @@ if [ "${GD_SANITIZE:-1}" != 0 ]; then
   # ASan and UBSan but without LeakSanitizer (test setup 'noleaks'); every
   # other test keeps it, and valgrind checks the core's leaks via the CLI.
   gimp_tests=() other_tests=()
-  rm -f "$asandir/meson-logs/testlog-gimp.json"
   if ninja -C "$asandir"; then
     while read -r name; do
       case $name in
@@ -76,13 +78,17 @@ if [ "${GD_SANITIZE:-1}" != 0 ]; then
   run_tests "$asandir" "${other_tests[@]}"
   logs+=("$asandir/meson-logs/testlog.json")
   if [ ${#gimp_tests[@]} -gt 0 ]; then
+    # meson names the log LOGBASE-SETUP.json
+    rm -f "$asandir/meson-logs/testlog-gimp-noleaks.json"
     meson test -C "$asandir" --print-errorlogs --setup noleaks \
       --logbase testlog-gimp "${gimp_tests[@]}" || true
-    logs+=("$asandir/meson-logs/testlog-gimp.json")
+    logs+=("$asandir/meson-logs/testlog-gimp-noleaks.json")
   fi
+  echo "test.sh: $asandir took $((SECONDS - phase_start)) s" >&2
 fi
 
 if [ "${GD_FUZZ:-1}" != 0 ]; then
+  phase_start=$SECONDS
   fuzzdir=${GD_FUZZ_BUILDDIR:-build-fuzz}
   if [ ! -f "$fuzzdir/build.ninja" ]; then
     CC=${GD_FUZZ_CC:-clang-14} meson setup "$fuzzdir" -Dfuzzing=true \
@@ -92,6 +98,7 @@ if [ "${GD_FUZZ:-1}" != 0 ]; then
   meson configure "$fuzzdir" -Dfuzz_seconds="${GD_FUZZ_SECONDS:-30}"
   run_tests "$fuzzdir" --suite fuzz
   logs+=("$fuzzdir/meson-logs/testlog.json")
+  echo "test.sh: $fuzzdir took $((SECONDS - phase_start)) s" >&2
 fi
 
 exec /usr/bin/python3 tools/test-summary.py "${logs[@]}"
