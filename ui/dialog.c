@@ -874,6 +874,31 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
             more = gtk_tree_model_iter_next (model, &iter);
           }
       }
+  if (d->shown != NULL && d->shown_valid)
+    {
+      /* The preview's own pixels (colour, 8-bit) and where they are: the
+       * test compares them with the run's. */
+      const gd_image *out = &d->shown->out;
+      GdkPixbuf *preview = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8,
+                                           out->width, out->height);
+      guchar *pixels = gdk_pixbuf_get_pixels (preview);
+      gint stride = gdk_pixbuf_get_rowstride (preview);
+      gint row, col, c;
+
+      for (row = 0; row < out->height; row++)
+        for (col = 0; col < out->width; col++)
+          for (c = 0; c < 3; c++)
+            pixels[row * stride + col * 3 + c] = diffusion_u8 (
+                out->data[((gsize)row * out->width + col) * out->channels
+                          + (out->channels == 3 ? c : 0)]);
+      path = g_strdup_printf ("%s/%s.preview.png", d->test_dir, d->proc->proc);
+      gdk_pixbuf_save (preview, path, "png", NULL, NULL);
+      g_free (path);
+      g_object_unref (preview);
+      g_string_append_printf (text, "preview-region\t%d\t%d\t%d\t%d\n",
+                              d->shown->region.x, d->shown->region.y,
+                              out->width, out->height);
+    }
   g_string_append_printf (text, "preview-status\t%s\n",
                           gtk_label_get_text (GTK_LABEL (d->preview_label)));
   g_string_append_printf (text, "estimate\t%s\n",

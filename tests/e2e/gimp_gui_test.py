@@ -258,6 +258,9 @@ def main():
         if not args.dialogs_only:
             for tool in TOOL_CONTROLS:
                 check_progress(gui, tool, path, sel, own[tool], steps)
+            # 1350 x 1200 pixels: tiles, even for the small test model.
+            check_progress(gui, "img2img", path, "", own["img2img"], 2,
+                           image=path("cancel.png"))
             check_cancel(gui, path, big, dialogs,
                          os.path.join(plugdir, "gimp-diffusion",
                                       "gimp-diffusion"))
@@ -353,7 +356,7 @@ def read_controls(path):
             elif parts[0] == "sampler":
                 samplers.append(parts[1])
             else:
-                labels[parts[0]] = parts[1] if len(parts) > 1 else ""
+                labels[parts[0]] = "\t".join(parts[1:])
     return controls, samplers, labels
 
 
@@ -398,29 +401,54 @@ def check_dialog(gui, tool, path, dialogs, sel):
     check((est.startswith("About ") or est.startswith("Under a second"))
           and "network evaluation" in est,
           f"{name}: a time estimate ({est})")
+    # The preview is the run's result where it was computed (the sample is
+    # small enough to be previewed whole; noise keyed by pixel).
+    region = labels.get("preview-region", "")
+    preview = os.path.join(dialogs, proc + ".preview.png")
+    if tool != "upscale":
+        final = pngfile.read(path(name + ".out.png"))[0].astype(int)
+        ok = bool(region) and os.path.exists(preview)
+        worst = -1
+        if ok:
+            x, y = (int(v) for v in region.split("\t")[:2])
+            shown = pngfile.read(preview)[0].astype(int)
+            h, w = shown.shape[:2]
+            part = final[y:y + h, x:x + w]
+            if part.shape[:2] == shown.shape[:2]:
+                # (the colour of fully transparent pixels is GIMP's)
+                seen = part[..., 3] > 0
+                worst = np.abs(part[..., :3] - shown)[seen].max()
+        check(ok and 0 <= worst <= 1, f"{name}: the preview shows the run's "
+              f"pixels (region {region!r}, max difference {worst})")
     # The dialog's OK used the last values: the undo test's run.
     if os.path.exists(path(f"undo-{tool}.after.png")):
         # Within one level: the dialog's process ran the preview first,
         # and the network's float sums may round the other way in a pixel.
         out = pngfile.read(path(name + ".out.png"))[0].astype(int)
         ref = pngfile.read(path(f"undo-{tool}.after.png"))[0].astype(int)
-        worst = np.abs(out - ref).max() if out.shape == ref.shape else -1
+        worst = -1
+        if out.shape == ref.shape:
+            seen = (out[..., 3] > 0) | (ref[..., 3] > 0)
+            worst = max(np.abs(out[..., 3] - ref[..., 3]).max(),
+                        np.abs(out - ref)[seen].max())
         check(0 <= worst <= 1,
               f"{name}: OK gives the non-interactive run with the same "
               f"values (max difference {worst})")
     gui.send(f"(gimp-display-delete {disp})")
 
 
-def check_progress(gui, tool, path, sel, own, steps):
+def check_progress(gui, tool, path, sel, own, steps, image=None):
     """The probe installs a progress and calls the tool: every network
-    evaluation must reach it as "step k of N" and a growing fraction."""
-    name = f"progress-{tool}"
+    evaluation must reach it as "step k of N" (", tile i of M" when the
+    image is done in tiles) and a growing fraction."""
+    name = f"progress-{tool}" + ("-tiles" if image else "")
     log = path(name + ".log")
+    image = image or path("undo-" + tool + ".png")
     prep = sel if tool == "inpaint" else ""
     value = own[1] if tool == "upscale" else own[0]
     scale = own[0] if tool == "upscale" else 0
     ok, text = gui.send(
-        f"(let* ((img (gd-load {scheme_string(path('undo-' + tool + '.png'))}"
+        f"(let* ((img (gd-load {scheme_string(image)}"
         f")) (d (car (gimp-image-get-active-drawable img)))) {prep} "
         f"(catch #f (plug-in-gd-progress-probe RUN-NONINTERACTIVE img d "
         f"\"plug-in-diffusion-{tool}\" {value} {scale} {steps} \"ddim\" 1 "
@@ -463,6 +491,13 @@ def check_progress(gui, tool, path, sel, own, steps):
     status = [line for line in lines if line[0] == "status"]
     check(status and status[0][1] == "3",
           f"{name}: the call returned GIMP_PDB_SUCCESS ({status})")
+    if name.endswith("-tiles"):
+        tiled = [t for t in steps_texts if ", tile " in t]
+        tiles = tiled[-1].rsplit(" of ", 1)[1] if tiled else "?"
+        check(tiled and len(tiled) == len(steps_texts) and tiles != "1" and
+              tiled[-1].endswith(f"tile {tiles} of {tiles}"),
+              f"{name}: a large image says 'tile i of M' at every step "
+              f"({steps_texts[:2]} ... {steps_texts[-1:]})")
 
 
 def plugin_pids(binary):

@@ -185,6 +185,21 @@ class Session:
         return pngfile.read(self.path(name + ".out.png.sel.png"))[0][..., 0]
 
 
+def same_pixels(a, b):
+    """The same picture: alpha equal, colour within one level where it is
+    seen.  GIMP's compositing (merging the shadow, scaling) rounds a pixel
+    now and then the other way from one run to the next, and leaves the
+    colour of fully transparent pixels undefined."""
+    if a.shape != b.shape:
+        return False
+    a, b = a.astype(int), b.astype(int)
+    if a.shape[-1] not in (2, 4):
+        return np.abs(a - b).max() <= 1
+    seen = (a[..., -1] > 0) | (b[..., -1] > 0)
+    return np.array_equal(a[..., -1], b[..., -1]) and \
+        np.abs(a - b)[seen].max(initial=0) <= 1
+
+
 def psnr(a, b, maxv=255.0):
     mse = np.mean((a.astype(float) - b.astype(float)) ** 2)
     return 99.0 if mse == 0 else 10 * np.log10(maxv * maxv / mse)
@@ -277,6 +292,13 @@ def main():
            call("img2img", NI, 0.5, 0, "ddim", 1, ""))
     s.case("img2img-badsampler", "rgba", "none",
            call("img2img", NI, 0.5, st, "nope", 1, ""))
+    # One argument too few (only C can call so; Script-Fu counts first):
+    # the probe drops the model argument.
+    for tool, value, scale in (("img2img", 0.5, -1), ("upscale", 0.5, -1)):
+        s.case(f"{tool}-count", "rgba", "none",
+               f"(plug-in-gd-progress-probe {NI} img d "
+               f"\"plug-in-diffusion-{tool}\" {value} {scale} {st} \"ddim\" "
+               f"1 \"\" {scheme_string(s.path(tool + '-count.log'))})")
     # Tool-specific values and refusals.
     s.case("img2img-s0", "rgba", "none", call("img2img", NI, 0.0, st, "ddim",
                                               1, ""))
@@ -408,13 +430,13 @@ def check_common(s, tool, rgba, images, args):
               f"{t}-rgba: alpha bit-identical")
         changed(out[..., :3], rgba[..., :3], f"{t}-rgba")
     check(s.info(f"{t}-rgba", "dirty") == "1", f"{t}-rgba: image dirty")
-    check(np.array_equal(s.out(f"{t}-named"), out),
+    check(same_pixels(s.out(f"{t}-named"), out),
           f"{t}-named: the same seed, the same pixels; the model by path = "
           f"the shipped one via \"\"")
     if tool in ("img2img", "inpaint"):
         changed(s.out(f"{t}-seed"), out, f"{t}-seed: another seed",
                 minimum=1e-4)
-    check(np.array_equal(s.out(f"{t}-last"), out),
+    check(same_pixels(s.out(f"{t}-last"), out),
           f"{t}-last: RUN-WITH-LAST-VALS repeats {t}'s last run (after the "
           f"other procedures ran)")
 
@@ -505,6 +527,18 @@ def check_offsets(s, name, rgba):
 
 
 def check_specific(s, rgba, images, args):
+    for tool, n in (("img2img", 8), ("upscale", 9)):
+        log = s.path(f"{tool}-count.log")
+        status = ""
+        if os.path.exists(log):
+            with open(log) as f:
+                status = [line.rstrip("\n") for line in f
+                          if line.startswith("status")][:1]
+        want = (f"status\t1\tplug-in-diffusion-{tool} takes {n} arguments, "
+                f"got {n - 1}")
+        check(status == [want], f"{tool}-count: one argument too few is "
+              f"GIMP_PDB_CALLING_ERROR with a message ({status})")
+        unchanged(s, f"{tool}-count", rgba)
     refused(s, "img2img-outside", "The selection does not touch the layer")
     refused(s, "img2img-corrupt", "corrupt.safetensors")
     refused(s, "img2img-badsteps", "steps 0 is outside 1..1000")

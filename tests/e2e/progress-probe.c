@@ -30,7 +30,9 @@ query (void)
     { GIMP_PDB_DRAWABLE, "drawable", "Input drawable" },
     { GIMP_PDB_STRING, "procedure", "The diffusion procedure to call" },
     { GIMP_PDB_FLOAT, "value", "strength, or sigma for denoise" },
-    { GIMP_PDB_INT32, "scale", "upscale's scale (others: unused)" },
+    { GIMP_PDB_INT32, "scale",
+      "upscale's scale (others: unused); -1: call with one argument "
+      "too few (the model), to see the callee refuse" },
     { GIMP_PDB_INT32, "steps", "steps" },
     { GIMP_PDB_STRING, "sampler", "sampler" },
     { GIMP_PDB_INT32, "seed", "seed" },
@@ -129,6 +131,8 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   call[n++].data.d_int32 = param[8].data.d_int32;
   call[n].type = GIMP_PDB_STRING;
   call[n++].data.d_string = param[9].data.d_string;
+  if (param[5].data.d_int32 == -1)
+    n--;
 
   memset (&vtable, 0, sizeof vtable);
   vtable.start = probe_start;
