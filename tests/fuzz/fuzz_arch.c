@@ -31,7 +31,7 @@
     {                                                                          \
       if (!(cond))                                                             \
         {                                                                      \
-          fprintf (stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__,    \
+          fprintf (stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__,     \
                    __LINE__, #cond);                                           \
           abort ();                                                            \
         }                                                                      \
@@ -67,8 +67,7 @@ typedef struct
 } arch_file;
 
 static void
-arch_append (char **buf, size_t *len, size_t *cap, const void *src,
-             size_t n)
+arch_append (char **buf, size_t *len, size_t *cap, const void *src, size_t n)
 {
   if (*len + n + 1 > *cap)
     {
@@ -107,8 +106,8 @@ arch_weight (arch_file *f)
 }
 
 static void
-arch_tensor (arch_file *f, const char *name, int ndim, int d0, int d1,
-             int d2, int d3)
+arch_tensor (arch_file *f, const char *name, int ndim, int d0, int d1, int d2,
+             int d3)
 {
   const int dims[4] = { d0, d1, d2, d3 };
   const size_t elem = f->dtype == 0 ? 4 : 2;
@@ -118,12 +117,14 @@ arch_tensor (arch_file *f, const char *name, int ndim, int d0, int d1,
   for (k = 0; k < ndim; k++)
     numel *= (size_t)dims[k];
   arch_printf (f, "%s\"%s\":{\"dtype\":\"%s\",\"shape\":[", f->first ? "" : ",",
-               name, f->dtype == 0 ? "F32" : f->dtype == 1 ? "F16" : "BF16");
+               name,
+               f->dtype == 0   ? "F32"
+               : f->dtype == 1 ? "F16"
+                               : "BF16");
   f->first = 0;
   for (k = 0; k < ndim; k++)
     arch_printf (f, k ? ",%d" : "%d", dims[k]);
-  arch_printf (f, "],\"data_offsets\":[%zu,%zu]}", begin,
-               begin + numel * elem);
+  arch_printf (f, "],\"data_offsets\":[%zu,%zu]}", begin, begin + numel * elem);
   for (i = 0; i < numel; i++)
     {
       float v = arch_weight (f);
@@ -314,15 +315,17 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   t = (double)(arch_byte (&in) | arch_byte (&in) << 8) / 65535.0 * 1000.0;
   tile = (int)(arch_byte (&in) % 64);
 
-  arch_printf (&f, "{\"__metadata__\":{\"arch\":\"gd-unet-v1\",\"config\":"
-                   "\"{\\\"in_channels\\\": %d, \\\"base_channels\\\": %d, "
-                   "\\\"channel_mult\\\": [",
+  arch_printf (&f,
+               "{\"__metadata__\":{\"arch\":\"gd-unet-v1\",\"config\":"
+               "\"{\\\"in_channels\\\": %d, \\\"base_channels\\\": %d, "
+               "\\\"channel_mult\\\": [",
                in_ch, base);
   for (i = 0; i < n_levels; i++)
     arch_printf (&f, i ? ", %d" : "%d", mult[i]);
-  arch_printf (&f, "], \\\"n_res_blocks\\\": %d}\",\"schedule\":\"{\\\"type"
-                   "\\\": \\\"linear\\\", \\\"T\\\": 1000, \\\"beta_start\\\":"
-                   " 0.0001, \\\"beta_end\\\": 0.02}\"},",
+  arch_printf (&f,
+               "], \\\"n_res_blocks\\\": %d}\",\"schedule\":\"{\\\"type"
+               "\\\": \\\"linear\\\", \\\"T\\\": 1000, \\\"beta_start\\\":"
+               " 0.0001, \\\"beta_end\\\": 0.02}\"},",
                n_res);
   f.first = 1;
   arch_unet (&f, in_ch, base, n_levels, mult, n_res);

@@ -25,7 +25,7 @@
     {                                                                          \
       if (!(cond))                                                             \
         {                                                                      \
-          fprintf (stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__,    \
+          fprintf (stderr, "%s:%d: fuzz invariant failed: %s\n", __FILE__,     \
                    __LINE__, #cond);                                           \
           abort ();                                                            \
         }                                                                      \

@@ -92,8 +92,8 @@ cap_memory (void)
   fclose (f);
   getrlimit (RLIMIT_AS, &saved_limit);
   rl = saved_limit;
-  rl.rlim_cur = (rlim_t)pages * (rlim_t)sysconf (_SC_PAGESIZE)
-                + ((rlim_t)CAP_MB << 20);
+  rl.rlim_cur
+      = (rlim_t)pages * (rlim_t)sysconf (_SC_PAGESIZE) + ((rlim_t)CAP_MB << 20);
   if (setrlimit (RLIMIT_AS, &rl) != 0)
     perror ("setrlimit");
 #endif
@@ -223,10 +223,8 @@ test_small_tools (gd_model *model)
           gd_error_clear (&err);
           rc = tool_run (tool, model, &p, &in, &mask, &out, &err);
           if (rc == GD_OK)
-            for (i = 0; i < (size_t)out.width * out.height * out.channels;
-                 i++)
-              in_range = in_range && out.data[i] >= 0.0f
-                         && out.data[i] <= 1.0f;
+            for (i = 0; i < (size_t)out.width * out.height * out.channels; i++)
+              in_range = in_range && out.data[i] >= 0.0f && out.data[i] <= 1.0f;
           check (rc == GD_OK && out.width == w * scale
                      && out.height == h * scale && out.channels == channels
                      && in_range
@@ -234,8 +232,7 @@ test_small_tools (gd_model *model)
                  "%s on %dx%d (%s; the network's factor is %d): status %d "
                  "%s",
                  tool_names[tool], w, h, channels == 1 ? "gray" : "RGB",
-                 gd_model_get_info (model)->downsample_factor, rc,
-                 err.message);
+                 gd_model_get_info (model)->downsample_factor, rc, err.message);
           gd_image_free (&out);
           gd_image_free (&in);
           gd_image_free (&mask);
@@ -300,9 +297,8 @@ test_cancel (gd_model *model)
 
   for (tool = 0; tool < N_TOOLS; tool++)
     {
-      const int w = tool == TOOL_UPSCALE ? 40 : 80, h = tool == TOOL_UPSCALE
-                                                           ? 36
-                                                           : 72;
+      const int w = tool == TOOL_UPSCALE ? 40 : 80,
+                h = tool == TOOL_UPSCALE ? 36 : 72;
       gd_image in, mask, out;
       gd_task_params p;
       cancel_probe probe = { 0, 0, 0 };
@@ -322,8 +318,7 @@ test_cancel (gd_model *model)
       /* A whole run first: how many calls there are. */
       if (tool_run (tool, model, &p, &in, &mask, &out, &err) != GD_OK)
         {
-          check (0, "%s: a whole tiled run: %s", tool_names[tool],
-                 err.message);
+          check (0, "%s: a whole tiled run: %s", tool_names[tool], err.message);
           continue;
         }
       gd_image_free (&out);
@@ -341,8 +336,7 @@ test_cancel (gd_model *model)
           gd_error_clear (&err);
           rc = tool_run (tool, model, &p, &in, &mask, &out, &err);
           snprintf (expect, sizeof expect,
-                    "cancelled after %d of %d network evaluations", k,
-                    total);
+                    "cancelled after %d of %d network evaluations", k, total);
           if (rc != GD_ERR_CANCELLED || strcmp (err.message, expect) != 0
               || out.data != NULL || out.width != 0
               || memcmp (copy, in.data, n * sizeof *copy) != 0)
@@ -350,8 +344,8 @@ test_cancel (gd_model *model)
               all_ok = 0;
               printf ("     %s cancelled at call %d: status %d, \"%s\", "
                       "out %p %dx%d\n",
-                      tool_names[tool], k, rc, err.message,
-                      (void *)out.data, out.width, out.height);
+                      tool_names[tool], k, rc, err.message, (void *)out.data,
+                      out.width, out.height);
             }
           if (rc == GD_OK)
             gd_image_free (&out);
@@ -437,14 +431,13 @@ test_huge_eps (gd_model *gray)
   cap_memory ();
   rc = gd_model_eps (gray, x, HUGE_SIDE, HUGE_SIDE, 10, eps, &err);
   uncap_memory ();
-  check (rc == GD_ERR_NOMEM
-             && strncmp (err.message, prefix, strlen (prefix)) == 0
-             && sscanf (err.message + strlen (prefix), "%zu MiB%31s", &mib,
-                        tail)
-                    == 1
-             && mib > CAP_MB,
-         "eps on 30000x30000 under a %d MiB cap: status %d, \"%s\"", CAP_MB,
-         rc, err.message);
+  check (
+      rc == GD_ERR_NOMEM && strncmp (err.message, prefix, strlen (prefix)) == 0
+          && sscanf (err.message + strlen (prefix), "%zu MiB%31s", &mib, tail)
+                 == 1
+          && mib > CAP_MB,
+      "eps on 30000x30000 under a %d MiB cap: status %d, \"%s\"", CAP_MB, rc,
+      err.message);
   munmap (x, n * sizeof (float));
   munmap (eps, n * sizeof (float));
 
@@ -462,8 +455,7 @@ test_huge_eps (gd_model *gray)
          err.message);
   rc = gd_model_eps (gray, small, 2147483647, 1, 10, small_eps, &err);
   check (rc == GD_ERR_INVALID
-             && strcmp (err.message, "image size 2147483647x1 too large")
-                    == 0,
+             && strcmp (err.message, "image size 2147483647x1 too large") == 0,
          "eps on INT_MAX x 1 refused: \"%s\"", err.message);
 }
 

@@ -24,8 +24,8 @@
 static int failures;
 static char tmpdir[256];
 
-static void
-check (int cond, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
+static void check (int cond, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
 
 static void
 check (int cond, const char *fmt, ...)
@@ -128,14 +128,12 @@ static const model_case model_cases[] = {
     GD_ERR_FORMAT,
     "missing tensor 'down.0.down.weight' (the gd-unet-v1 architecture "
     "described by the metadata needs it)" },
-  { "metadata for an unknown architecture", "bad-unknown-arch",
-    GD_ERR_FORMAT,
+  { "metadata for an unknown architecture", "bad-unknown-arch", GD_ERR_FORMAT,
     "unknown architecture \"gd-unet-v2\" (this build knows "
     "\"gd-unet-v1\")" },
   { "metadata without a config", "bad-no-config", GD_ERR_FORMAT,
     "no \"config\" in the metadata" },
-  { "a schedule this build does not know", "bad-schedule-cosine",
-    GD_ERR_FORMAT,
+  { "a schedule this build does not know", "bad-schedule-cosine", GD_ERR_FORMAT,
     "metadata \"schedule\" must have \"type\": \"linear\" (the only "
     "schedule this build knows)" },
   { "a NaN weight", "bad-nan-weight", GD_ERR_FORMAT,
@@ -164,8 +162,7 @@ test_models (const char *corpus)
       else
         {
           static char missing[512];
-          snprintf (missing, sizeof missing, "%s/no-such.safetensors",
-                    tmpdir);
+          snprintf (missing, sizeof missing, "%s/no-such.safetensors", tmpdir);
           path = missing;
         }
       snprintf (expect, sizeof expect, "%s: %s", path, c->problem);
