@@ -255,13 +255,22 @@ st_parse_header (gd_safetensors *st, gd_error *err)
                             "__metadata__ is a %s, not an object",
                             gd_json_type_name (value->type));
           for (k = 0; k < value->u.object.n; k++)
-            if (value->u.object.values[k]->type != GD_JSON_STRING)
-              return st_fail (
-                  err, GD_ERR_FORMAT, st->path,
-                  "__metadata__ value '%.60s' is a %s, not a "
-                  "string",
-                  value->u.object.keys[k],
-                  gd_json_type_name (value->u.object.values[k]->type));
+            {
+              const gd_json *v = value->u.object.values[k];
+              if (v->type != GD_JSON_STRING)
+                return st_fail (err, GD_ERR_FORMAT, st->path,
+                                "__metadata__ value '%.60s' is a %s, not a "
+                                "string",
+                                value->u.object.keys[k],
+                                gd_json_type_name (v->type));
+              /* Read as C strings: "gd-unet-v1\u0000..." must not pass
+                 for "gd-unet-v1". */
+              if (strlen (v->u.string.data) != v->u.string.len)
+                return st_fail (err, GD_ERR_FORMAT, st->path,
+                                "__metadata__ value '%.60s' contains a NUL "
+                                "character",
+                                value->u.object.keys[k]);
+            }
           st->metadata = value;
           continue;
         }

@@ -195,6 +195,7 @@ def model_corpus():
                                        "data_offsets": [0, 16], "x": 1},
                                       four),
         "bad-metadata-type": raw('{"__metadata__": {"arch": 3}}'),
+        "bad-metadata-nul": model(meta={"arch": "gd-unet-v1\0v2"}),
         "bad-duplicate": raw(
             '{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},'
             ' "w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}',

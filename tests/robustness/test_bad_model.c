@@ -131,6 +131,8 @@ static const model_case model_cases[] = {
   { "metadata for an unknown architecture", "bad-unknown-arch", GD_ERR_FORMAT,
     "unknown architecture \"gd-unet-v2\" (this build knows "
     "\"gd-unet-v1\")" },
+  { "a metadata value with a NUL character", "bad-metadata-nul",
+    GD_ERR_FORMAT, "__metadata__ value 'arch' contains a NUL character" },
   { "metadata without a config", "bad-no-config", GD_ERR_FORMAT,
     "no \"config\" in the metadata" },
   { "a schedule this build does not know", "bad-schedule-cosine", GD_ERR_FORMAT,
