@@ -243,7 +243,8 @@ typedef struct
 {
   gd_sampler_params sampler;
   double strength;      /* img2img: t0 = round(strength * T); inpaint: 1
-                           fills anew, < 1 refines what is there; upscale:
+                           fills anew, < 1 refines the hole smoothly
+                           filled from its border; upscale:
                            start from a noised resize at t0 < T when < 1 */
   int scale;            /* upscale: 2 or 4 */
   double sigma;         /* denoise: noise standard deviation on the 0..255

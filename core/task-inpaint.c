@@ -2,7 +2,10 @@
  * re-imposed at every step: RePaint (Lugmayr et al. 2022) for the
  * stochastic samplers, with its resampling rounds; x0_hat projected onto
  * the known pixels (DDNM with A = the known pixels) for the deterministic
- * ones.  Pixels where the mask is 0 come out bit-identical. */
+ * ones.  Below strength 1 the run starts from the smooth fill of the hole
+ * (fill.c) noised to t0, so what was under the mask never shows through.
+ * Pixels where the mask is 0 come out bit-identical. */
+#include "fill.h"
 #include "image.h"
 #include "sampler-internal.h"
 #include "task.h"
@@ -217,6 +220,34 @@ inpaint_crop_planar (const gd_image *in, int rx, int ry, int rw, int rh,
       }
 }
 
+/* x (the region, planar, a copy of known) <- keep known + (1 - keep) fill,
+ * where fill is the harmonic fill of the pixels the mask leaves whole. */
+static int
+inpaint_start_fill (gd_task *task, const float *known, const float *keep,
+                    int rw, int rh, gd_error *err)
+{
+  unsigned char *whole = malloc (task->plane);
+  int filled = 0, status;
+
+  if (whole == NULL)
+    return gd_error_set (err, GD_ERR_NOMEM,
+                         "inpaint: out of memory for a %d x %d region", rw, rh);
+  for (size_t i = 0; i < task->plane; i++)
+    whole[i] = keep[i] >= 1.0f;
+  status = gd_fill_smooth (task->x, 3, whole, rw, rh, &filled, err);
+  free (whole);
+  if (status != GD_OK || !filled)
+    return status;
+  for (size_t i = 0; i < task->n; i++)
+    {
+      float k = keep[i % task->plane];
+
+      if (k > 0.0f && k < 1.0f)
+        task->x[i] += k * (known[i] - task->x[i]);
+    }
+  return GD_OK;
+}
+
 static int
 inpaint_copy_input (const gd_image *in, gd_image *out, gd_error *err)
 {
@@ -302,8 +333,16 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
   else
     hooks.x0_hat = inpaint_project;
 
-  /* From q(x_t0 | x0): at t0 = T pure noise, below it the region refined. */
+  /* From q(x_t0 | x0): at t0 = T pure noise; below it x0 is the known
+   * pixels with the hole smoothly filled from its border (a feathered edge
+   * blends the two), not what was under the mask. */
   memcpy (task.x, known, task.n * sizeof (float));
+  if (t0 < info->schedule.T)
+    {
+      status = inpaint_start_fill (&task, known, keep, rw, rh, err);
+      if (status != GD_OK)
+        goto done;
+    }
   gd_task_q_sample (&task, task.x, info->schedule.abar[t0],
                     GD_RNG_STREAM_START);
   status = gd_task_sample (&task, t0, &hooks, err);

@@ -37,9 +37,10 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "The selection is the mask (a feathered edge blends): the pixels "
     "outside it are re-imposed at every step (RePaint for the stochastic "
     "samplers, an x0 projection for the deterministic ones) while the model "
-    "makes the inside. Strength 1 fills anew; below 1 refines what is "
-    "there. Pixels outside the selection never change. An empty selection "
-    "is an error.",
+    "makes the inside. Strength 1 fills anew; below 1 refines a smooth "
+    "fill of the selection from its border (what was under the selection "
+    "does not show through). Pixels outside the selection never change. "
+    "An empty selection is an error.",
     "gimp-diffusion-inpaint",
     { 1.0, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_UPSCALE,
@@ -96,8 +97,8 @@ static const GimpParamDef diffusion_arg_strength
         "sample back (0 leaves the pixels as they are)" };
 static const GimpParamDef diffusion_arg_inpaint_strength
     = { GIMP_PDB_FLOAT, "strength",
-        "0..1: 1 fills the selection anew, below 1 refines what is there "
-        "(0 leaves it as it is)" };
+        "0..1: 1 fills the selection anew, below 1 refines a smooth fill of "
+        "it from its border (0 leaves it as it is)" };
 static const GimpParamDef diffusion_arg_upscale_strength
     = { GIMP_PDB_FLOAT, "strength",
         "0..1: 1 starts from pure noise, below 1 from the enlarged image "

@@ -200,7 +200,8 @@ test_seeds_counts_cancel (gd_model *model)
          "strength 0 returns the input");
   gd_image_free (&b);
 
-  /* Partial strength refines what is there: closer to it than anew. */
+  /* Partial strength with nothing known around the hole (the mask covers
+   * the grid) refines what is there: closer to it than anew. */
   p.strength = 0.3;
   p.resample_jumps = 1;
   CHECK (gd_inpaint (model, &p, &in, &mask, &b, &err) == GD_OK
@@ -213,6 +214,74 @@ test_seeds_counts_cancel (gd_model *model)
   gd_image_free (&in);
   gd_image_free (&mask);
   gd_image_free (&empty);
+}
+
+/* Below strength 1 the run starts from the smooth fill of the hole: what
+ * was under the mask (where it is 1) cannot change the result, and at a low
+ * strength the hole comes out near that fill, not near the hidden pixels. */
+static void
+test_start_fill (gd_model *model)
+{
+  gd_image in, hidden, mask, a, b;
+  gd_task_params p;
+  gd_error err;
+  double far = 0.0, near_fill = 0.0, near_hidden = 0.0;
+  int n = 0;
+
+  gd_image_alloc (&in, 64, 48, 3, NULL);
+  gd_image_alloc (&hidden, 64, 48, 3, NULL);
+  test_fill (&in);
+  make_mask (&mask, 64, 48, 30, 22, 10, 4);
+  for (size_t i = 0; i < test_count (&in); i++)
+    hidden.data[i] = mask.data[i / 3] == 1.0f ? 1.0f - in.data[i] : in.data[i];
+  gd_task_params_init (&p);
+  p.sampler.steps = 3;
+  p.sampler.eta = 1.0;
+  p.sampler.seed = 4;
+  p.strength = 0.5;
+  CHECK (gd_inpaint (model, &p, &in, &mask, &a, &err) == GD_OK
+             && gd_inpaint (model, &p, &hidden, &mask, &b, &err) == GD_OK,
+         "runs: %s", err.message);
+  for (size_t i = 0; a.data && b.data && i < test_count (&a); i++)
+    far = fmax (far, fabs (a.data[i] - b.data[i]));
+  CHECK (far == 0.0,
+         "strength 0.5: the pixels under the mask do not show through "
+         "(largest difference %g)",
+         far);
+  gd_image_free (&a);
+  gd_image_free (&b);
+
+  /* At strength 0.02 (t0 = 20) the hole stays near the smooth fill; on a
+   * linear ramp that fill is the ramp itself, and the hidden pixels are its
+   * inverse. */
+  for (int y = 0; y < 48; y++)
+    for (int x = 0; x < 64; x++)
+      for (int c = 0; c < 3; c++)
+        {
+          size_t i = ((size_t)y * 64 + x) * 3 + c;
+
+          in.data[i] = 0.1f + 0.8f * x / 63.0f * (c + 1) / 3.0f;
+          hidden.data[i]
+              = mask.data[i / 3] == 1.0f ? 1.0f - in.data[i] : in.data[i];
+        }
+  p.strength = 0.02;
+  CHECK (gd_inpaint (model, &p, &hidden, &mask, &a, &err) == GD_OK,
+         "strength 0.02 runs: %s", err.message);
+  for (size_t i = 0; a.data && i < test_count (&a); i++)
+    if (mask.data[i / 3] == 1.0f)
+      {
+        near_fill += fabs (a.data[i] - in.data[i]);
+        near_hidden += fabs (a.data[i] - hidden.data[i]);
+        n++;
+      }
+  CHECK (n > 0 && near_fill < near_hidden,
+         "strength 0.02: the hole is nearer the fill (%g) than the hidden "
+         "pixels (%g)",
+         near_fill / n, near_hidden / n);
+  gd_image_free (&a);
+  gd_image_free (&in);
+  gd_image_free (&hidden);
+  gd_image_free (&mask);
 }
 
 static void
@@ -398,6 +467,7 @@ main (int argc, char **argv)
       test_identity_and_blend (model, 3);
       test_identity_and_blend (model, 1);
       test_seeds_counts_cancel (model);
+      test_start_fill (model);
       test_bad_input (model);
       gd_image_alloc (&in, 150, 100, 3, NULL);
       test_fill (&in);
