@@ -88,7 +88,7 @@ run (const gchar *name, gint nparams, const GimpParam *param,
     case GIMP_RUN_INTERACTIVE:
       diffusion_vals_last (proc, &vals);
       /* What the run would refuse (an empty selection for inpaint, an
-       * indexed image) is said before the dialog opens. */
+       * indexed image, a layer group) is said before the dialog opens. */
       if (!diffusion_plan_make (proc->tool, image_id, drawable_id, &plan,
                                 &error))
         {

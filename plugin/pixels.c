@@ -48,7 +48,7 @@ gboolean
 diffusion_plan_make (DiffusionTool tool, gint32 image_id, gint32 drawable_id,
                      DiffusionPlan *plan, GError **error)
 {
-  gboolean has_selection;
+  gboolean has_selection, floating;
   gint width, height;
 
   memset (plan, 0, sizeof *plan);
@@ -62,6 +62,16 @@ diffusion_plan_make (DiffusionTool tool, gint32 image_id, gint32 drawable_id,
                            _ ("No drawable to work on."));
       return FALSE;
     }
+  /* A group's pixels are the composite of its children: GIMP refuses to
+   * merge a shadow into it, so the work would be lost (and upscale would
+   * scale the image without upscaling anything). */
+  if (gimp_item_is_group (drawable_id))
+    {
+      g_set_error_literal (error, diffusion_error_quark (), 0,
+                           _ ("Cannot modify the pixels of layer groups: "
+                              "select a layer inside the group."));
+      return FALSE;
+    }
   if (gimp_drawable_is_indexed (drawable_id))
     {
       g_set_error_literal (error, diffusion_error_quark (), 0,
@@ -73,6 +83,10 @@ diffusion_plan_make (DiffusionTool tool, gint32 image_id, gint32 drawable_id,
   width = gimp_drawable_width (drawable_id);
   height = gimp_drawable_height (drawable_id);
   has_selection = !gimp_selection_is_empty (image_id);
+  /* A floating selection is worked on as GIMP's filters do, as a layer of
+   * its own: only its pixels change and it stays floating.  Another
+   * drawable of the image changes under it, as with GIMP's filters. */
+  floating = gimp_image_get_floating_sel (image_id) != -1;
 
   if (tool == DIFFUSION_UPSCALE)
     {
@@ -84,11 +98,34 @@ diffusion_plan_make (DiffusionTool tool, gint32 image_id, gint32 drawable_id,
                                   "layer, not a channel or a mask."));
           return FALSE;
         }
+      /* Scaling the image would scale a paste that is not yet in place;
+       * anchoring it here would take the user's decision. */
+      if (floating)
+        {
+          g_set_error_literal (error, diffusion_error_quark (), 0,
+                               _ ("Upscaling scales the whole image: anchor "
+                                  "the floating selection first (Layer > "
+                                  "Anchor Layer) or make it a new layer "
+                                  "(Layer > To New Layer)."));
+          return FALSE;
+        }
       plan->width = plan->work_width = width;
       plan->height = plan->work_height = height;
       return TRUE;
     }
 
+  /* Pasting clears the selection; the marching ants then show the floating
+   * selection's outline, which is no selection to fill. */
+  if (tool == DIFFUSION_INPAINT && !has_selection && floating)
+    {
+      g_set_error_literal (error, diffusion_error_quark (), 0,
+                           _ ("Inpainting needs a selection, and a floating "
+                              "selection is not one: anchor it (Layer > "
+                              "Anchor Layer) or make it a new layer (Layer > "
+                              "To New Layer), then select the area to "
+                              "fill."));
+      return FALSE;
+    }
   if (tool == DIFFUSION_INPAINT && !has_selection)
     {
       g_set_error_literal (error, diffusion_error_quark (), 0,

@@ -8,11 +8,13 @@ a procedure reports) and links to the system's Script-Fu and PNG plug-ins;
 GD_MODEL_DIR makes "" (the shipped model) resolve to the model under test.
 
 One GIMP session runs every case: each loads a PNG, prepares it (a
-selection, a feathered one, a layer with offsets, 32-bit float, indexed),
-calls a procedure, reports the outcome and the image's state on a "CASE"
-line and saves the drawable (and the selection).  The checks are made here
-on the saved PNGs and those lines.  --quality-model adds cases run with a
-trained model, where what the tools do to a photograph is measured.
+selection, a feathered one, a layer with offsets, 32-bit float, indexed, a
+layer group, a floating selection, a layer mask, a channel), calls a
+procedure, reports the outcome and the image's state on a "CASE" line and
+saves the drawable (and the selection; or every item of the image, before
+and after).  The checks are made here on the saved PNGs and those lines.
+--quality-model adds cases run with a trained model, where what the tools
+do to a photograph is measured.
 """
 
 import argparse
@@ -105,7 +107,91 @@ SCRIPT_PRELUDE = r"""
      (gimp-image-convert-indexed img CONVERT-DITHER-NONE
                                  CONVERT-PALETTE-GENERATE 16 FALSE FALSE "")
      d)
+    ; the layer inside a new group, the ellipse selected; the group is the
+    ; drawable
+    ((string=? prep "group")
+     (let ((g (car (gimp-layer-group-new img))))
+       (gimp-image-insert-layer img g 0 0)
+       (gimp-image-reorder-item img d g 0)
+       (gd-ellipse img 16 12 32 24 0)
+       g))
+    ((string=? prep "in-group")
+     (gd-prep img d "group")
+     (gimp-selection-none img)
+     d)
+    ; the ellipse copied and pasted as a floating selection at (4, 4) (the
+    ; paste clears the selection); the floating selection is the drawable
+    ((string=? prep "paste")
+     (gd-ellipse img 16 12 32 24 0)
+     (gimp-edit-copy d)
+     (let ((fs (car (gimp-edit-paste d FALSE))))
+       (gimp-layer-set-offsets fs 4 4)
+       fs))
+    ; the same, the layer under the floating selection the drawable
+    ((string=? prep "paste-below") (gd-prep img d "paste") d)
+    ; the paste, then a selection over part of it
+    ((string=? prep "paste-select")
+     (let ((fs (gd-prep img d "paste")))
+       (gd-ellipse img 8 8 16 16 0)
+       fs))
+    ; the ellipse floated out of the layer (Select > Float)
+    ((string=? prep "floated")
+     (gd-ellipse img 16 12 32 24 0)
+     (car (gimp-selection-float d 0 0)))
+    ((string=? prep "mask")
+     (let ((m (car (gimp-layer-create-mask d ADD-MASK-COPY))))
+       (gimp-layer-add-mask d m)
+       m))
+    ((string=? prep "channel")
+     (let ((c (car (gimp-channel-new-from-component img CHANNEL-RED "red"))))
+       (gimp-image-insert-channel img c 0 0)
+       c))
     (else d)))
+; Every item of the image, depth first, as "KIND ID:WxH+X+Y" joined by ";"
+; (G a group, F the floating selection, L a layer, M its mask, C a channel,
+; S the selection), each one's pixels saved as PREFIX.INDEX.png.
+(define (gd-items img prefix)
+  (let ((n 0) (desc ""))
+    (define (add kind d)
+      (let ((o (gimp-drawable-offsets d)))
+        (gd-save img d (string-append prefix "." (gd-num n) ".png"))
+        (set! n (+ n 1))
+        (set! desc (string-append
+                     desc (if (string=? desc "") "" ";") kind (gd-num d) ":"
+                     (gd-num (car (gimp-drawable-width d))) "x"
+                     (gd-num (car (gimp-drawable-height d))) "+"
+                     (gd-num (car o)) "+" (gd-num (cadr o))))))
+    (define (walk layers)
+      (for-each
+        (lambda (l)
+          (if (= (car (gimp-item-is-group l)) TRUE)
+              (begin (add "G" l)
+                     (walk (vector->list (cadr (gimp-item-get-children l)))))
+              (begin
+                (add (if (= (car (gimp-layer-is-floating-sel l)) TRUE) "F" "L")
+                     l)
+                (if (not (= (car (gimp-layer-get-mask l)) -1))
+                    (add "M" (car (gimp-layer-get-mask l)))))))
+        layers))
+    (walk (vector->list (cadr (gimp-image-get-layers img))))
+    (for-each (lambda (c) (add "C" c))
+              (vector->list (cadr (gimp-image-get-channels img))))
+    (add "S" (car (gimp-image-get-selection img)))
+    desc))
+; A case that saves every item of the image before and after the call.
+(define (gd-case-items name in out prep thunk)
+  (let* ((img (gd-load in))
+         (d (gd-prep img (car (gimp-image-get-active-drawable img)) prep)))
+    (gimp-image-clean-all img)
+    (set! gd-last-error "")
+    (let* ((before (gd-items img (string-append out ".before")))
+           (ok (catch #f (begin (thunk img d) #t)))
+           (info (gd-info img d))
+           (after (gd-items img (string-append out ".after"))))
+      (gimp-message (string-append "CASE " name (if ok " ok " " error ")
+                                   "items-before=" before " items=" after
+                                   " " info " message=" gd-last-error))
+      (gimp-image-delete img))))
 ; One case: load, prepare, run, report, save the drawable (and the
 ; selection as a PNG of the image's size).
 (define (gd-case name in out prep thunk)
@@ -146,6 +232,24 @@ class Session:
             f"{scheme_string(self.path(image + '.png'))} "
             f"{scheme_string(self.path(name + '.out.png'))} "
             f"{scheme_string(prep)} (lambda (img d) {call}))")
+
+    def case_items(self, name, image, prep, call):
+        """A case whose every layer, mask, channel and selection is saved
+        before and after the call (items_unchanged, items_changed)."""
+        self.forms.append(
+            f"(gd-case-items {scheme_string(name)} "
+            f"{scheme_string(self.path(image + '.png'))} "
+            f"{scheme_string(self.path(name + '.out'))} "
+            f"{scheme_string(prep)} (lambda (img d) {call}))")
+
+    def items(self, name, when="after"):
+        """[(kind, "ID:WxH+X+Y")] of the image before or after the call."""
+        desc = self.info(name, "items-before" if when == "before" else
+                         "items") or ""
+        return [(item[0], item[1:]) for item in desc.split(";") if item]
+
+    def item_pixels(self, name, when, index):
+        return pngfile.read(self.path(f"{name}.out.{when}.{index}.png"))[0]
 
     def run(self, gimp, env):
         script = "(begin " + SCRIPT_PRELUDE + \
@@ -353,6 +457,8 @@ def main():
         s.case(f"{tool}-last", "rgba", prep,
                call(tool, LAST, *[0 for _ in own], 0, "nope", 99, "x"))
 
+    add_layer_cases(s, st)
+
     quality = args.quality_model and args.sample
     if quality:
         add_quality_cases(s, args)
@@ -375,6 +481,7 @@ def main():
     for tool in tools:
         check_common(s, tool, rgba, images, args)
     check_specific(s, rgba, images, args)
+    check_layers(s)
     if args.cli:
         check_cli(s, args)
     if quality:
@@ -588,6 +695,127 @@ def check_specific(s, rgba, images, args):
 
     refused(s, "denoise-badsigma", "sigma 300 is outside 0..255")
     unchanged(s, "denoise-badsigma", rgba)
+
+
+# ------------------------------------------------- groups, floating, masks
+
+GROUP_MESSAGE = ("Cannot modify the pixels of layer groups: select a layer "
+                 "inside the group.")
+UPSCALE_FLOATING_MESSAGE = (
+    "Upscaling scales the whole image: anchor the floating selection first "
+    "(Layer > Anchor Layer) or make it a new layer (Layer > To New Layer).")
+INPAINT_FLOATING_MESSAGE = (
+    "Inpainting needs a selection, and a floating selection is not one: "
+    "anchor it (Layer > Anchor Layer) or make it a new layer (Layer > To New "
+    "Layer), then select the area to fill.")
+UPSCALE_LAYER_MESSAGE = ("Upscaling works on a layer: select a layer, not a "
+                         "channel or a mask.")
+
+# name: (prep, the message, or the kind of item that must change and those
+# that may change with it)
+LAYER_CASES = {
+    # A group's pixels are its children's: refused by every tool.
+    **{f"{tool}-group": ("group", GROUP_MESSAGE)
+       for tool in ("img2img", "inpaint", "upscale", "denoise")},
+    # What the message advises: a layer inside the group works (the group's
+    # projection follows it).
+    "denoise-ingroup": ("in-group", ("L", "G")),
+    # A floating selection is worked on as GIMP's filters do: only its own
+    # pixels change and it stays floating; the layer under it as well,
+    # while the floating selection stays as it is.
+    "img2img-paste": ("paste", ("F",)),
+    "denoise-floated": ("floated", ("F",)),
+    "inpaint-pasteselect": ("paste-select", ("F",)),
+    "denoise-pastebelow": ("paste-below", ("L",)),
+    # Inpainting has no selection after a paste; upscale would scale the
+    # paste with the image.
+    "inpaint-paste": ("paste", INPAINT_FLOATING_MESSAGE),
+    "inpaint-pastebelow": ("paste-below", INPAINT_FLOATING_MESSAGE),
+    "upscale-paste": ("paste", UPSCALE_FLOATING_MESSAGE),
+    "upscale-pastebelow": ("paste-below", UPSCALE_FLOATING_MESSAGE),
+    # Masks and channels are grayscale drawables: worked on as such, but
+    # upscale needs a layer.
+    "denoise-mask": ("mask", ("M",)),
+    "img2img-channel": ("channel", ("C",)),
+    "upscale-mask": ("mask", UPSCALE_LAYER_MESSAGE),
+}
+
+
+def add_layer_cases(s, st):
+    own = {"img2img": [0.5], "inpaint": [1.0], "upscale": [2, 0.5],
+           "denoise": [20.0]}
+    for name, (prep, _) in LAYER_CASES.items():
+        tool = name.split("-")[0]
+        s.case_items(name, "rgba", prep,
+                     call(tool, NI, *own[tool], st, "ddim", 1, ""))
+
+
+def items_text(items):
+    return ";".join(kind + item for kind, item in items)
+
+
+def items_unchanged(s, name):
+    """The layer list (groups, the floating selection, masks, channels, the
+    selection) and every item's pixels as they were, the image clean."""
+    before, after = s.items(name, "before"), s.items(name)
+    check(before and after == before,
+          f"{name}: the items are unchanged ({items_text(after)})")
+    same = [np.array_equal(s.item_pixels(name, "before", i),
+                           s.item_pixels(name, "after", i))
+            for i in range(len(before))] if after == before else [False]
+    check(all(same), f"{name}: every item's pixels unchanged ({same})")
+    check(s.info(name, "dirty") == "0", f"{name}: the image is not dirty")
+
+
+def items_changed(s, name, kinds):
+    """Only the item of kinds[0] (and those of kinds[1:]) changed; the others,
+    the layer list and the selection as they were."""
+    check(s.status(name) == "ok", f"{name}: succeeds "
+          f"({s.info(name, 'message')})")
+    before, after = s.items(name, "before"), s.items(name)
+    check(before and after == before,
+          f"{name}: the items are unchanged ({items_text(after)})")
+    if after != before:
+        return
+    for i, (kind, item) in enumerate(before):
+        a = s.item_pixels(name, "before", i)
+        b = s.item_pixels(name, "after", i)
+        if kind == kinds[0]:
+            changed(b, a, f"{name}: {kind}{item}")
+        elif kind not in kinds:
+            check(np.array_equal(a, b), f"{name}: {kind}{item} identical")
+
+
+def check_layers(s):
+    for name, (prep, want) in LAYER_CASES.items():
+        if isinstance(want, str):
+            got = s.info(name, "message")
+            proc = "plug-in-diffusion-" + name.split("-")[0]
+            full = f"Procedure execution of {proc} failed: {want}"
+            check(s.status(name) == "error" and got == full,
+                  f"{name}: refused with '{want}' (got '{got}')")
+            items_unchanged(s, name)
+        else:
+            items_changed(s, name, want)
+    # The floating selection stays floating where it was.
+    for name in ("img2img-paste", "denoise-pastebelow", "upscale-paste"):
+        kinds = [k + i for k, i in s.items(name)]
+        check(len(kinds) > 1 and kinds[0].startswith("F") and
+              kinds[0].endswith(":32x24+4+4"),
+              f"{name}: the floating selection is kept ({kinds[:1]})")
+    # inpaint on the floating selection: only where the selection is.
+    name = "inpaint-pasteselect"
+    kinds = [k for k, _ in s.items(name)]
+    if kinds[:1] == ["F"] and kinds[-1] == "S":
+        sel = s.item_pixels(name, "before", len(kinds) - 1)[4:28, 4:36, 0]
+        a = s.item_pixels(name, "before", 0)
+        b = s.item_pixels(name, "after", 0)
+        check(sel.any() and (sel == 0).any() and
+              np.array_equal(a[sel == 0], b[sel == 0]),
+              f"{name}: the floating selection unchanged outside the "
+              f"selection")
+    else:
+        check(False, f"{name}: items {kinds}")
 
 
 def check_cli(s, args):
