@@ -244,8 +244,9 @@ typedef struct
   gd_sampler_params sampler;
   double strength;      /* img2img: t0 = round(strength * T); inpaint: 1
                            fills anew, < 1 refines the hole smoothly
-                           filled from its border; upscale:
-                           start from a noised resize at t0 < T when < 1 */
+                           filled from its border (or, with refine_hole,
+                           what is there); upscale: start from a noised
+                           resize at t0 < T when < 1 */
   int scale;            /* upscale: 2 or 4 */
   double sigma;         /* denoise: noise standard deviation on the 0..255
                            scale; <= 0: estimate it from the image */
@@ -253,6 +254,10 @@ typedef struct
   int resample_jumps;   /* inpaint, stochastic samplers: RePaint resampling
                            rounds per step (0 or 1 = none; > 1 with a
                            deterministic sampler is refused) */
+  int refine_hole;      /* inpaint below strength 1: 0 starts from the hole
+                           smoothly filled from its border (the inpaint
+                           tool), 1 from the pixels under the mask (a
+                           selection refined in place, img2img's way) */
   size_t memory_budget; /* bytes the network may use; 0 = default */
   int tile_size;        /* 0: chosen from memory_budget */
   int origin_x;         /* where `in` sits in the whole image, so that noise */

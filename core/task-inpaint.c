@@ -335,9 +335,10 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
 
   /* From q(x_t0 | x0): at t0 = T pure noise; below it x0 is the known
    * pixels with the hole smoothly filled from its border (a feathered edge
-   * blends the two), not what was under the mask. */
+   * blends the two), not what was under the mask; with refine_hole, the
+   * region as it is. */
   memcpy (task.x, known, task.n * sizeof (float));
-  if (t0 < info->schedule.T)
+  if (t0 < info->schedule.T && !p->refine_hole)
     {
       status = inpaint_start_fill (&task, known, keep, rw, rh, err);
       if (status != GD_OK)

@@ -26,6 +26,7 @@ gd_task_params_init (gd_task_params *p)
   p->sigma = 0.0;
   p->one_step = 0;
   p->resample_jumps = 1;
+  p->refine_hole = 0;
   p->memory_budget = 0;
   p->tile_size = 0;
   p->progress = NULL;

@@ -86,6 +86,7 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
       if (mask != NULL)
         {
           params.sampler.eta = DIFFUSION_INPAINT_ETA;
+          params.refine_hole = 1;
           status = gd_inpaint (model, &params, in, mask, out, &err);
         }
       else

@@ -251,6 +251,23 @@ test_start_fill (gd_model *model)
   gd_image_free (&a);
   gd_image_free (&b);
 
+  /* refine_hole (img2img on a selection): what is there is refined, so the
+   * hidden pixels do change the result. */
+  p.refine_hole = 1;
+  far = 0.0;
+  CHECK (gd_inpaint (model, &p, &in, &mask, &a, &err) == GD_OK
+             && gd_inpaint (model, &p, &hidden, &mask, &b, &err) == GD_OK,
+         "refine_hole runs: %s", err.message);
+  for (size_t i = 0; a.data && b.data && i < test_count (&a); i++)
+    far = fmax (far, fabs (a.data[i] - b.data[i]));
+  CHECK (far > 0.1,
+         "refine_hole: the pixels under the mask are refined (largest "
+         "difference %g)",
+         far);
+  p.refine_hole = 0;
+  gd_image_free (&a);
+  gd_image_free (&b);
+
   /* At strength 0.02 (t0 = 20) the hole stays near the smooth fill; on a
    * linear ramp that fill is the ramp itself, and the hidden pixels are its
    * inverse. */
