@@ -270,6 +270,21 @@ typedef struct
 
 void gd_task_params_init (gd_task_params *p);
 
+/* What a tool does when the user says nothing: the one place the CLI's and
+ * the plug-in's defaults come from (docs/tools.md gives the reasons). */
+typedef struct
+{
+  double strength; /* img2img, inpaint, upscale (denoise: unused) */
+  double eta;      /* ddim's eta: inpaint and upscale steer every step and
+                      need fresh noise (RePaint's 1, DDNM's 0.85) */
+  int steps;       /* network evaluations */
+} gd_tool_defaults;
+
+/* tool: "img2img", "inpaint", "upscale" or "denoise"; GD_ERR_INVALID (and
+ * *d untouched) for any other name. */
+int gd_tool_defaults_get (const char *tool, gd_tool_defaults *d,
+                          gd_error *err);
+
 /* img2img (SDEdit): noise `in` to t0 = strength * T with q(x_t0 | x0) and
  * sample back.  `out` is allocated with the same size and channels. */
 int gd_img2img (gd_model *model, const gd_task_params *p, const gd_image *in,

@@ -36,6 +36,35 @@ gd_task_params_init (gd_task_params *p)
 }
 
 int
+gd_tool_defaults_get (const char *tool, gd_tool_defaults *d, gd_error *err)
+{
+  static const struct
+  {
+    const char *tool;
+    gd_tool_defaults d;
+  } table[] = {
+    /* img2img: a light refinement; the user raises it for more change. */
+    { "img2img", { 0.3, 0.0, 20 } },
+    /* inpaint: from the smooth fill of the hole at half strength
+     * (docs/tools.md, "Inpaint defaults"). */
+    { "inpaint", { 0.5, 1.0, 20 } },
+    { "upscale", { 0.5, 0.85, 20 } },
+    /* denoise starts at t* (t = 57 at sigma 25): 10 steps reach t = 0. */
+    { "denoise", { 0.5, 0.0, 10 } },
+  };
+
+  assert (d != NULL);
+  for (size_t i = 0; tool != NULL && i < sizeof table / sizeof table[0]; i++)
+    if (strcmp (table[i].tool, tool) == 0)
+      {
+        *d = table[i].d;
+        return GD_OK;
+      }
+  return gd_error_set (err, GD_ERR_INVALID, "unknown tool \"%s\"",
+                       tool ? tool : "(null)");
+}
+
+int
 gd_task_check (const char *name, gd_model *model, const gd_task_params *p,
                const gd_image *in, gd_error *err)
 {

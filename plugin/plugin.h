@@ -19,11 +19,6 @@
 #define DIFFUSION_SAMPLER_MAX 32
 #define DIFFUSION_PATH_MAX 4096
 #define DIFFUSION_DEFAULT_SAMPLER "ddim"
-/* ddim's eta for the tools that steer every step: they need fresh noise.
- * The same as gimp-diffusion-cli's defaults (core/cli/main.c, tool_eta):
- * inpaint 1 (RePaint's posterior), upscale 0.85 (DDNM's). */
-#define DIFFUSION_INPAINT_ETA 1.0
-#define DIFFUSION_UPSCALE_ETA 0.85
 
 /* How many pixels around the selection's bounds the network sees, so that
  * the surroundings guide what it makes inside: at least MIN, half the
@@ -64,8 +59,8 @@ typedef struct
   const gchar *menu_label; /* N_ () marked */
   const gchar *blurb;      /* N_ () marked */
   const gchar *help;
-  const gchar *role; /* the dialog's window role */
-  DiffusionVals defaults;
+  const gchar *role;      /* the dialog's window role */
+  DiffusionVals defaults; /* strength and steps: diffusion_vals_defaults */
 } DiffusionProcedure;
 
 /* procedures.c */
@@ -78,6 +73,9 @@ gchar *diffusion_vals_check (const DiffusionProcedure *proc,
                              const DiffusionVals *vals);
 gchar *diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
                                    const GimpParam *param, DiffusionVals *vals);
+gdouble diffusion_tool_eta (const gchar *task);
+void diffusion_vals_defaults (const DiffusionProcedure *proc,
+                              DiffusionVals *vals);
 void diffusion_vals_last (const DiffusionProcedure *proc, DiffusionVals *vals);
 const gchar *diffusion_vals_sampler (const DiffusionVals *vals);
 

@@ -27,7 +27,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "result, as in inpainting at the same strength. Alpha is kept as it is. "
     "The same seed gives the same pixels.",
     "gimp-diffusion-img2img",
-    { 0.3, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+    { 0.0, 2, 0.0, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_INPAINT,
     INPAINT_PROC,
     "inpaint",
@@ -42,7 +42,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "does not show through). Pixels outside the selection never change. "
     "An empty selection is an error.",
     "gimp-diffusion-inpaint",
-    { 1.0, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+    { 0.0, 2, 0.0, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_UPSCALE,
     UPSCALE_PROC,
     "upscale",
@@ -56,7 +56,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "from a noised resize, which takes fewer steps. Alpha is scaled as "
     "GIMP scales it. The selection is kept and scaled with the image.",
     "gimp-diffusion-upscale",
-    { 0.5, 2, 0.0, 20, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+    { 0.0, 2, 0.0, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_DENOISE,
     DENOISE_PROC,
     "denoise",
@@ -69,7 +69,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "minimum mean-square-error estimate. With a selection only the "
     "selection changes.",
     "gimp-diffusion-denoise",
-    { 0.5, 2, 0.0, 10, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+    { 0.0, 2, 0.0, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
 };
 
 const DiffusionProcedure *
@@ -228,7 +228,7 @@ diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
   if (nparams != expected)
     return g_strdup_printf (_ ("%s takes %d arguments, got %d"), proc->proc,
                             expected, nparams);
-  *vals = proc->defaults;
+  diffusion_vals_defaults (proc, vals);
   switch (proc->tool)
     {
     case DIFFUSION_IMG2IMG:
@@ -259,10 +259,25 @@ diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
   return diffusion_vals_check (proc, vals);
 }
 
+/* The procedure's defaults, with strength and steps from the core's
+ * per-tool table (the CLI's too). */
+void
+diffusion_vals_defaults (const DiffusionProcedure *proc, DiffusionVals *vals)
+{
+  gd_tool_defaults d;
+
+  *vals = proc->defaults;
+  if (gd_tool_defaults_get (proc->task, &d, NULL) == GD_OK)
+    {
+      vals->strength = d.strength;
+      vals->steps = d.steps;
+    }
+}
+
 void
 diffusion_vals_last (const DiffusionProcedure *proc, DiffusionVals *vals)
 {
-  *vals = proc->defaults;
+  diffusion_vals_defaults (proc, vals);
   if (gimp_get_data_size (proc->proc) != sizeof *vals)
     return; /* none yet, or stored by another version of the plug-in */
   gimp_get_data (proc->proc, vals);

@@ -22,10 +22,19 @@ diffusion_task_params (const DiffusionProcedure *proc,
   params->strength = vals->strength;
   params->scale = vals->scale;
   params->sigma = vals->sigma;
-  if (proc->tool == DIFFUSION_INPAINT)
-    params->sampler.eta = DIFFUSION_INPAINT_ETA;
-  else if (proc->tool == DIFFUSION_UPSCALE)
-    params->sampler.eta = DIFFUSION_UPSCALE_ETA;
+  /* ddim's eta: the core's per-tool default (inpaint and upscale steer
+   * every step and need fresh noise); the dialog does not offer it. */
+  params->sampler.eta = diffusion_tool_eta (proc->task);
+}
+
+/* ddim's eta for a task name, as the CLI takes it by default. */
+gdouble
+diffusion_tool_eta (const gchar *task)
+{
+  gd_tool_defaults d = { 0.5, 0.0, 20 };
+
+  gd_tool_defaults_get (task, &d, NULL);
+  return d.eta;
 }
 
 gdouble
@@ -85,7 +94,7 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
        * the chosen strength. */
       if (mask != NULL)
         {
-          params.sampler.eta = DIFFUSION_INPAINT_ETA;
+          params.sampler.eta = diffusion_tool_eta ("inpaint");
           params.refine_hole = 1;
           status = gd_inpaint (model, &params, in, mask, out, &err);
         }

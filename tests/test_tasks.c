@@ -407,6 +407,34 @@ test_bad_parameters (gd_model *model, const gd_image *in)
          "no model: %s", err.message);
 }
 
+/* The per-tool defaults the CLI and the plug-in share. */
+static void
+test_tool_defaults (void)
+{
+  static const char *const tools[]
+      = { "img2img", "inpaint", "upscale", "denoise" };
+  gd_tool_defaults d, orig = { -1.0, -1.0, -1 };
+  gd_error err;
+
+  for (int i = 0; i < 4; i++)
+    {
+      d = orig;
+      CHECK (gd_tool_defaults_get (tools[i], &d, &err) == GD_OK
+                 && d.strength > 0.0 && d.strength <= 1.0 && d.eta >= 0.0
+                 && d.eta <= 1.0 && d.steps >= 1 && d.steps <= GD_T_MAX,
+             "%s: strength %g, eta %g, steps %d", tools[i], d.strength, d.eta,
+             d.steps);
+    }
+  CHECK (gd_tool_defaults_get ("inpaint", &d, NULL) == GD_OK && d.eta > 0.0,
+         "inpaint steers every step: a stochastic default (eta %g)", d.eta);
+  d = orig;
+  CHECK (gd_tool_defaults_get ("sharpen", &d, &err) == GD_ERR_INVALID
+             && strstr (err.message, "sharpen") && d.steps == -1,
+         "unknown tool: %s", err.message);
+  CHECK (gd_tool_defaults_get (NULL, &d, NULL) == GD_ERR_INVALID,
+         "no tool name");
+}
+
 int
 main (int argc, char **argv)
 {
@@ -420,6 +448,7 @@ main (int argc, char **argv)
       return 2;
     }
   test_image_conversions ();
+  test_tool_defaults ();
 
   model = gd_model_load (argv[1], &err);
   if (model == NULL)

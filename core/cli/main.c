@@ -35,11 +35,16 @@ typedef enum
 static const char *const tool_names[]
     = { "img2img", "inpaint", "upscale", "denoise" };
 
-/* What --strength and --eta mean when they are not given, per tool: inpaint
- * and upscale steer every step, which ddim does well only with fresh noise
- * (RePaint's eta = 1, DDNM's 0.85; docs/tools.md has the figures). */
-static const double tool_strength[] = { 0.5, 1.0, 0.5, 0.5 };
-static const double tool_eta[] = { 0.0, 1.0, 0.85, 0.0 };
+/* --steps, --strength and --eta when they are not given: the core's
+ * per-tool defaults (gd_tool_defaults_get), the plug-in's too. */
+static gd_tool_defaults
+tool_defaults (int tool)
+{
+  gd_tool_defaults d = { 0.5, 0.0, 20 };
+
+  gd_tool_defaults_get (tool_names[tool], &d, NULL);
+  return d;
+}
 
 static void
 usage (FILE *out)
@@ -74,17 +79,21 @@ usage (FILE *out)
   fprintf (
       out,
       "\n"
-      "  --steps N           network evaluations, 1..1000 (default: 20)\n"
-      "  --strength S        0..1, how far from the input: img2img 0.5,\n"
-      "                      inpaint 1 (anew; below 1 refines what is\n"
-      "                      there), upscale 0.5 (from a noised resize;\n"
+      "  --steps N           network evaluations, 1..1000 (default:\n"
+      "                      img2img %d, inpaint %d, upscale %d,\n"
+      "                      denoise %d)\n"
+      "  --strength S        0..1, how far from the input: img2img %g,\n"
+      "                      inpaint %g (1: anew from noise; below 1\n"
+      "                      refines a smooth fill of the hole from its\n"
+      "                      border), upscale %g (from a noised resize;\n"
       "                      1 from pure noise) by default; 0 returns\n"
       "                      the input (upscale: the plain resize)\n"
       "  --seed N            noise seed, 0..2^64-1 (default: 0); a\n"
       "                      negative 32-bit value means the same as in\n"
       "                      the GIMP plug-in\n"
       "  --eta E             ddim only: 0 deterministic, 1 stochastic\n"
-      "                      (default: 0; inpaint 1, upscale 0.85)\n"
+      "                      (default: img2img %g, inpaint %g, upscale\n"
+      "                      %g, denoise %g)\n"
       "  --mask MASK.png     inpaint: the region to regenerate, IN's size\n"
       "  --jumps N           inpaint with a stochastic sampler: RePaint\n"
       "                      resampling rounds per step (default: 1)\n"
@@ -103,7 +112,14 @@ usage (FILE *out)
       "  --version           the version\n"
       "\n"
       "The environment variable GD_MODEL_DIR overrides the folder of the\n"
-      "default model.  Ctrl-C stops a run; nothing is written then.\n");
+      "default model.  Ctrl-C stops a run; nothing is written then.\n",
+      tool_defaults (TOOL_IMG2IMG).steps, tool_defaults (TOOL_INPAINT).steps,
+      tool_defaults (TOOL_UPSCALE).steps, tool_defaults (TOOL_DENOISE).steps,
+      tool_defaults (TOOL_IMG2IMG).strength,
+      tool_defaults (TOOL_INPAINT).strength,
+      tool_defaults (TOOL_UPSCALE).strength, tool_defaults (TOOL_IMG2IMG).eta,
+      tool_defaults (TOOL_INPAINT).eta, tool_defaults (TOOL_UPSCALE).eta,
+      tool_defaults (TOOL_DENOISE).eta);
 }
 
 static int
@@ -402,6 +418,7 @@ parse_args (int argc, char **argv, cli_args *a)
           return usage_error ("--steps '%s': expected an integer 1..1000",
                               optarg);
         p->sampler.steps = (int)lv;
+        given['n'] = 1;
         break;
       case OPT_STRENGTH:
         if (parse_double (optarg, 0.0, 1.0, &p->strength) != 0)
@@ -506,9 +523,11 @@ parse_args (int argc, char **argv, cli_args *a)
   if (a->tool == TOOL_INPAINT && a->mask_path == NULL)
     return usage_error ("%s", "inpaint: no mask given (--mask MASK.png)");
   if (!given['t'])
-    p->strength = tool_strength[a->tool];
+    p->strength = tool_defaults (a->tool).strength;
   if (!given['e'])
-    p->sampler.eta = tool_eta[a->tool];
+    p->sampler.eta = tool_defaults (a->tool).eta;
+  if (!given['n'])
+    p->sampler.steps = tool_defaults (a->tool).steps;
   if (a->model_path == NULL)
     a->model_path = gd_model_default_path ();
   return 0;

@@ -1327,9 +1327,7 @@ def write_report(b, den, ups, inp, i2i, wall):
       "sampler, eta and strength at the CLI's defaults%s%s |" % (
           cfg.seed, "" if not cfg.sampler else ", `--sampler %s`" % cfg.sampler,
           "" if cfg.inpaint_eta is None else
-          ", except inpaint with `--eta %g` (the CLI's default eta 1, RePaint-"
-          "style, needs many more steps than this budget allows; at a few "
-          "steps its fills are noise-like)" % cfg.inpaint_eta))
+          ", except inpaint with `--eta %g`" % cfg.inpaint_eta))
     A("| machine | %d CPU cores, shared (load average %.1f at the end of the "
       "run): times are wall-clock per image, noisy, and include process "
       "start and, for ours, loading the model |" % (os.cpu_count(), la[0]))
@@ -1737,11 +1735,10 @@ def main(argv=None):
     ap.add_argument("--upscale-steps", type=int, default=None)
     ap.add_argument("--inpaint-steps", type=int, default=None)
     ap.add_argument("--img2img-steps", type=int, default=None)
-    ap.add_argument("--inpaint-eta", type=float, default=0.0,
-                    help="ddim eta for our inpaint (default 0: the deterministic "
-                         "DDNM-style projection; the CLI's own default, 1 "
-                         "(RePaint), needs far more steps than this budget "
-                         "allows; negative: leave it to the CLI)")
+    ap.add_argument("--inpaint-eta", type=float, default=-1.0,
+                    help="ddim eta for our inpaint (default: negative, the "
+                         "CLI's own default; 0 is the deterministic "
+                         "DDNM-style projection)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--skip-slow", action="store_true",
                     help="leave out G'MIC's denoise_patchpca (about a minute "

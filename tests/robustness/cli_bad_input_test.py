@@ -170,7 +170,8 @@ def main():
     model = path("huge-weights")
     shutil.copyfile(os.path.join(args.corpus, "huge-weights-overflow"), model)
     refused("img2img, weights that overflow at the first step",
-            tool_args("img2img", rgb) + ["--model", model], 1,
+            tool_args("img2img", rgb) + ["--model", model, "--strength",
+                                         "0.5"], 1,
             f"{PROG}: img2img failed: the network produced Inf at t = 500 "
             "(input out of range, or a broken model)")
 
