@@ -125,6 +125,17 @@ class Config:
         self.slow = not args.skip_slow
         self.verbose = args.verbose
         self.source_commit = args.source_commit
+        # --task-cli TASK=PATH@COMMIT: another CLI build for one task (a
+        # change that touches one tool reruns that tool only)
+        self.task_cli = {}
+        for spec in args.task_cli or []:
+            m = re.match(r"^(denoise|upscale|inpaint|img2img)=(.+)@(\w+)$", spec)
+            if not m:
+                raise SystemExit("--task-cli %r: expected TASK=PATH@COMMIT" % spec)
+            self.task_cli[m.group(1)] = (os.path.abspath(m.group(2)), m.group(3))
+
+    def cli_for(self, task):
+        return self.task_cli[task][0] if task in self.task_cli else self.cli
 
 
 # --------------------------------------------------------------- PNG, I/O
@@ -368,7 +379,7 @@ def steps_label(cfg, steps):
 
 def cli_runner(cfg, tool, extra):
     def run(inp, out, mask=None, **kw):
-        cmd = [cfg.cli, tool, inp, "-o", out, "--model", cfg.model,
+        cmd = [cfg.cli_for(tool), tool, inp, "-o", out, "--model", cfg.model,
                "--threads", str(cfg.threads)]
         if mask is not None:
             cmd += ["--mask", mask]
@@ -439,6 +450,8 @@ class Bench:
         self.cli_fp = file_digest(cfg.cli) if os.path.exists(cfg.cli) \
             else "missing"
         self.model_fp = file_digest(cfg.model)
+        self.task_cli_fp = {t: file_digest(path)
+                            for t, (path, _) in cfg.task_cli.items()}
         try:
             self.cli_version = subprocess.run(
                 [cfg.cli, "--version"], stdout=subprocess.PIPE,
@@ -448,6 +461,9 @@ class Bench:
         self.t_start = time.time()
         self.method_seconds = 0.0   # summed over every result reported
         self.counted = set()
+
+    def cli_fp_for(self, task):
+        return self.task_cli_fp.get(task, self.cli_fp)
 
     def log(self, msg):
         el = time.time() - self.t_start
@@ -552,7 +568,7 @@ def denoise_inputs(b, set_name, names):
 def denoise_methods(b):
     cfg = b.cfg
     q = cfg.quick
-    ours_fp = ["cli", b.cli_fp, b.model_fp, cfg.seed]
+    ours_fp = ["cli", b.cli_fp_for("denoise"), b.model_fp, cfg.seed]
     ours = [
         Method("ours-1step", "ours, one step (x0_hat, MMSE)", ours_fp,
                cli_runner(cfg, "denoise", lambda sigma, **k: [
@@ -784,7 +800,7 @@ def sr_inputs(b, set_name, names, scale):
 def sr_methods(b):
     cfg = b.cfg
     q = cfg.quick
-    ours_fp = ["cli", b.cli_fp, b.model_fp, cfg.seed]
+    ours_fp = ["cli", b.cli_fp_for("upscale"), b.model_fp, cfg.seed]
     ours = Method("ours", "ours (%s)" % steps_label(cfg, cfg.upscale_steps),
                   ours_fp, cli_runner(cfg, "upscale", lambda scale, **k: [
                       "--scale", scale, "--steps", cfg.upscale_steps,
@@ -957,7 +973,7 @@ def inpaint_inputs(b, names):
 def inpaint_methods(b):
     cfg = b.cfg
     q = cfg.quick
-    ours_fp = ["cli", b.cli_fp, b.model_fp, cfg.seed]
+    ours_fp = ["cli", b.cli_fp_for("inpaint"), b.model_fp, cfg.seed]
     eta = [] if cfg.inpaint_eta is None else ["--eta", cfg.inpaint_eta]
     ours = Method("ours", "ours (%s%s)" % (
         steps_label(cfg, cfg.inpaint_steps),
@@ -1093,7 +1109,7 @@ def run_img2img(b):
     names = pick(list_set(cfg, "CBSD68"), 2 if cfg.quick else 4)
     strengths = (0.0, 0.25, 0.5, 0.75, 1.0) if cfg.quick else \
         tuple(round(0.1 * i, 1) for i in range(11))
-    ours_fp = ["cli", b.cli_fp, b.model_fp, cfg.seed]
+    ours_fp = ["cli", b.cli_fp_for("img2img"), b.model_fp, cfg.seed]
     m = Method("img2img", "ours img2img (%s)" % steps_label(cfg, cfg.img2img_steps),
                ours_fp, cli_runner(cfg, "img2img", lambda strength, **k: [
                    "--strength", strength, "--steps", cfg.img2img_steps,
@@ -1320,7 +1336,10 @@ def write_report(b, den, ups, inp, i2i, wall):
       "up to %.1f h (tuning included); results are cached per image, and "
       "this invocation took %.0f min |" % (
           time.strftime("%Y-%m-%d"), b.method_seconds / 3600, wall / 60))
-    A("| code | commit `%s`; `%s` (sha256 `%s…`) |" % (commit, b.cli_version, b.cli_fp))
+    A("| code | commit `%s`; `%s` (sha256 `%s…`)%s |" % (
+        commit, b.cli_version, b.cli_fp, "".join(
+            "; %s: commit `%s` (sha256 `%s…`)" % (t, c, b.task_cli_fp[t])
+            for t, (_, c) in sorted(cfg.task_cli.items()))))
     A("| model | `%s`, sha256 `%s…` |" % (os.path.basename(cfg.model), b.model_fp))
     A("| ours | `gimp-diffusion-cli` with `--seed %d` and the step counts in "
       "the row labels (each step is one network evaluation per tile); "
@@ -1747,6 +1766,9 @@ def main(argv=None):
     ap.add_argument("--source-commit",
                     help="the commit the CLI was built from, for the report "
                          "(default: this checkout's HEAD)")
+    ap.add_argument("--task-cli", action="append", metavar="TASK=PATH@COMMIT",
+                    help="run one task (denoise, upscale, inpaint, img2img) "
+                         "with another CLI build, made from COMMIT")
     ap.add_argument("-v", "--verbose", action="store_true",
                     help="print every image's result")
     args = ap.parse_args(argv)
