@@ -12,20 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-  do                                                                           \
-    {                                                                          \
-      if (!(cond))                                                             \
-        {                                                                      \
-          failures++;                                                          \
-          fprintf (stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                \
-          fprintf (stderr, __VA_ARGS__);                                       \
-          fputc ('\n', stderr);                                                \
-        }                                                                      \
-    }                                                                          \
-  while (0)
+#include "check.h"
 
 /* A smooth colour pattern in 0.05..0.95. */
 static inline void

@@ -5,20 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-  do                                                                           \
-    {                                                                          \
-      if (!(cond))                                                             \
-        {                                                                      \
-          failures++;                                                          \
-          fprintf (stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                \
-          fprintf (stderr, __VA_ARGS__);                                       \
-          fputc ('\n', stderr);                                                \
-        }                                                                      \
-    }                                                                          \
-  while (0)
+#include "check.h"
 
 static void
 test_linear (const gd_schedule *s)
