@@ -239,6 +239,15 @@ typedef struct
 typedef int (*gd_task_progress_fn) (void *user_data,
                                     const gd_progress_info *info);
 
+/* upscale's degradation: the downscale the small image is taken to come
+ * from.  Bicubic is Pillow's and MATLAB imresize's antialiased cubic
+ * (a = -0.5); box is the s x s mean. */
+typedef enum
+{
+  GD_KERNEL_BICUBIC = 0,
+  GD_KERNEL_BOX = 1
+} gd_kernel;
+
 typedef struct
 {
   gd_sampler_params sampler;
@@ -248,6 +257,9 @@ typedef struct
                            what is there); upscale: start from a noised
                            resize at t0 < T when < 1 */
   int scale;            /* upscale: 2 or 4 */
+  int kernel;           /* upscale: what made the small image, the A that
+                           the result is kept consistent with:
+                           GD_KERNEL_BICUBIC (default) or GD_KERNEL_BOX */
   double sigma;         /* denoise: noise standard deviation on the 0..255
                            scale; <= 0: estimate it from the image */
   int one_step;         /* denoise: return x0_hat(t*), the MMSE estimate */
@@ -301,11 +313,13 @@ int gd_img2img (gd_model *model, const gd_task_params *p, const gd_image *in,
 int gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
                 const gd_image *mask, gd_image *out, gd_error *err);
 
-/* upscale by p->scale (2 or 4): DDNM with A = s x s box average; `out` is
- * allocated scale times larger, and its s x s box averages are `in` (to
- * float precision; the projection is made within 0..1).  strength 1
- * starts from pure noise, below 1 from the noised bilinear resize, 0 is
- * that resize alone.  ddim with eta 0.85 (DDNM's) is recommended. */
+/* upscale by p->scale (2 or 4): DDNM with A the downscale of p->kernel;
+ * `out` is allocated scale times larger, and A out = in: exactly for box
+ * (s x s means, to float precision, the projection made within 0..1), for
+ * bicubic wherever clamping to 0..1 leaves it (the pseudo-inverse
+ * projection alternated with the clamp).  strength 1 starts from pure
+ * noise, below 1 from the noised consistent resize (bilinear for box,
+ * bicubic for bicubic), 0 is that resize alone. */
 int gd_upscale (gd_model *model, const gd_task_params *p, const gd_image *in,
                 gd_image *out, gd_error *err);
 

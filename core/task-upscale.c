@@ -1,8 +1,11 @@
-/* task-upscale.c: upscale x2 / x4 by DDNM (Wang et al. 2022): with A the
- * s x s box average and A+ nearest replication (A A+ = I), every x0_hat is
- * replaced by x0_hat + A+ (y - A x0_hat), so the result box-downsampled is
- * the input y; the network fills the null space of A (the detail). */
+/* task-upscale.c: upscale x2 / x4 by DDNM (Wang et al. 2022): every x0_hat
+ * is replaced by x0_hat + A+ (y - A x0_hat), so that the result downscaled
+ * by A is the input y; the network fills the null space of A (the detail).
+ * A is separable: the antialiased bicubic downscale (Pillow's, MATLAB's),
+ * with A+ = A^T (A A^T)^-1 per axis (resample.c), or the s x s box average
+ * with A+ nearest replication (A A+ = I). */
 #include "image.h"
+#include "resample.h"
 #include "task.h"
 
 #include <assert.h>
@@ -20,7 +23,177 @@ typedef struct
   const gd_task *task;
   const float *y; /* the input, planar [-1, 1], (width / s) x (height / s) */
   int scale;
+  gd_kernel kernel;
+  /* bicubic: the downscale and the enlargement per axis, A+ per axis, and
+   * scratch (doubles) for one plane's passes */
+  gd_resample dx, dy, ux, uy;
+  gd_resample_pinv px, py;
+  double *rows, *low, *back, *line, *z;
 } upscale_ctx;
+
+/* Bicubic: the plane x (w x h) downscaled by A into low (lw x lh). */
+static void
+cubic_down (upscale_ctx *ctx, const float *x, double *low)
+{
+  const int w = ctx->task->width, h = ctx->task->height;
+  const int lw = ctx->dx.n_out, lh = ctx->dy.n_out;
+
+  for (int r = 0; r < h; r++)
+    for (int j = 0; j < lw; j++)
+      {
+        const double *wt = ctx->dx.w + (size_t)j * ctx->dx.taps;
+        const float *src = x + (size_t)r * w + ctx->dx.start[j];
+        double sum = 0.0;
+
+        for (int k = 0; k < ctx->dx.count[j]; k++)
+          sum += wt[k] * src[k];
+        ctx->rows[(size_t)r * lw + j] = sum;
+      }
+  for (int i = 0; i < lh; i++)
+    {
+      const double *wt = ctx->dy.w + (size_t)i * ctx->dy.taps;
+
+      for (int j = 0; j < lw; j++)
+        {
+          double sum = 0.0;
+
+          for (int k = 0; k < ctx->dy.count[i]; k++)
+            sum += wt[k] * ctx->rows[(size_t)(ctx->dy.start[i] + k) * lw + j];
+          low[(size_t)i * lw + j] = sum;
+        }
+    }
+}
+
+/* Bicubic: x (w x h) += A+ r, r (lw x lh). */
+static void
+cubic_add_pinv (upscale_ctx *ctx, const double *r, float *x)
+{
+  const int w = ctx->task->width, h = ctx->task->height;
+  const int lw = ctx->dx.n_out, lh = ctx->dy.n_out;
+
+  for (int i = 0; i < lh; i++) /* rows: lw -> w */
+    gd_resample_pinv_apply (&ctx->px, r + (size_t)i * lw,
+                            ctx->back + (size_t)i * w, ctx->z);
+  for (int c = 0; c < w; c++) /* columns: lh -> h */
+    {
+      for (int i = 0; i < lh; i++)
+        ctx->low[i] = ctx->back[(size_t)i * w + c];
+      gd_resample_pinv_apply (&ctx->py, ctx->low, ctx->line, ctx->z);
+      for (int o = 0; o < h; o++)
+        x[(size_t)o * w + c] += (float)ctx->line[o];
+    }
+}
+
+/* Bicubic: x <- x + A+ (y - A clamp (x)), plane by plane. */
+static void
+cubic_project (upscale_ctx *ctx, float *x)
+{
+  const size_t plane = ctx->task->plane;
+  const size_t lplane = (size_t)ctx->dx.n_out * ctx->dy.n_out;
+  double *res = ctx->rows + (size_t)ctx->task->height * ctx->dx.n_out;
+
+  for (size_t i = 0; i < 3 * plane; i++)
+    x[i] = x[i] < -1.0f ? -1.0f : x[i] > 1.0f ? 1.0f : x[i];
+  for (int c = 0; c < 3; c++)
+    {
+      cubic_down (ctx, x + c * plane, res);
+      for (size_t i = 0; i < lplane; i++)
+        res[i] = ctx->y[c * lplane + i] - res[i];
+      cubic_add_pinv (ctx, res, x + c * plane);
+    }
+}
+
+/* Bicubic: the start, y enlarged by cubic convolution, made consistent. */
+static void
+cubic_resize (upscale_ctx *ctx, float *x)
+{
+  const int w = ctx->task->width, h = ctx->task->height;
+  const int lw = ctx->dx.n_out, lh = ctx->dy.n_out;
+  const size_t plane = ctx->task->plane, lplane = (size_t)lw * lh;
+
+  for (int c = 0; c < 3; c++)
+    {
+      const float *yc = ctx->y + c * lplane;
+
+      for (int i = 0; i < lh; i++) /* rows: lw -> w, into back */
+        for (int o = 0; o < w; o++)
+          {
+            const double *wt = ctx->ux.w + (size_t)o * ctx->ux.taps;
+            double sum = 0.0;
+
+            for (int k = 0; k < ctx->ux.count[o]; k++)
+              sum += wt[k] * yc[(size_t)i * lw + ctx->ux.start[o] + k];
+            ctx->back[(size_t)i * w + o] = sum;
+          }
+      for (int o = 0; o < h; o++) /* columns: lh -> h */
+        {
+          const double *wt = ctx->uy.w + (size_t)o * ctx->uy.taps;
+
+          for (int j = 0; j < w; j++)
+            {
+              double sum = 0.0;
+
+              for (int k = 0; k < ctx->uy.count[o]; k++)
+                sum += wt[k]
+                       * ctx->back[(size_t)(ctx->uy.start[o] + k) * w + j];
+              x[c * plane + (size_t)o * w + j] = (float)sum;
+            }
+        }
+    }
+  cubic_project (ctx, x);
+}
+
+/* Rounds of projection and clamp at the end: each halves what clamping
+ * undoes of A x = y, or better. */
+#define CUBIC_FINAL_ROUNDS 30
+
+static int
+cubic_begin (upscale_ctx *ctx, int lw, int lh, gd_error *err)
+{
+  const int s = ctx->scale, w = lw * s, h = lh * s;
+  int status;
+
+  status = gd_resample_cubic (&ctx->dx, w, lw, err);
+  if (status == GD_OK)
+    status = gd_resample_cubic (&ctx->dy, h, lh, err);
+  if (status == GD_OK)
+    status = gd_resample_cubic (&ctx->ux, lw, w, err);
+  if (status == GD_OK)
+    status = gd_resample_cubic (&ctx->uy, lh, h, err);
+  if (status == GD_OK)
+    status = gd_resample_pinv_init (&ctx->px, &ctx->dx, err);
+  if (status == GD_OK)
+    status = gd_resample_pinv_init (&ctx->py, &ctx->dy, err);
+  if (status != GD_OK)
+    return status;
+  /* rows: h x lw, then the residual lw x lh; back: lh x w; low, line, z */
+  ctx->rows = malloc (((size_t)h * lw + (size_t)lw * lh) * sizeof (double));
+  ctx->back = malloc ((size_t)lh * w * sizeof (double));
+  ctx->low = malloc ((size_t)lh * sizeof (double));
+  ctx->line = malloc ((size_t)(h > w ? h : w) * sizeof (double));
+  ctx->z = malloc ((size_t)(lh > lw ? lh : lw) * sizeof (double));
+  if (ctx->rows == NULL || ctx->back == NULL || ctx->low == NULL
+      || ctx->line == NULL || ctx->z == NULL)
+    return gd_error_set (err, GD_ERR_NOMEM,
+                         "upscale: out of memory for a %d x %d result", w, h);
+  return GD_OK;
+}
+
+static void
+cubic_end (upscale_ctx *ctx)
+{
+  gd_resample_free (&ctx->dx);
+  gd_resample_free (&ctx->dy);
+  gd_resample_free (&ctx->ux);
+  gd_resample_free (&ctx->uy);
+  gd_resample_pinv_free (&ctx->px);
+  gd_resample_pinv_free (&ctx->py);
+  free (ctx->rows);
+  free (ctx->back);
+  free (ctx->low);
+  free (ctx->line);
+  free (ctx->z);
+}
 
 /* x <- x + A+ (y - A clamp (x)): x0_hat clamped to the data's [-1, 1],
  * then every s x s block's mean moved onto its y. */
@@ -159,6 +332,27 @@ upscale_resize (const upscale_ctx *ctx, float *x)
   upscale_project ((void *)ctx, x, 3 * plane, 0.0);
 }
 
+/* The x0_hat hook for bicubic. */
+static void
+cubic_hook (void *user_data, float *x, size_t n, double t)
+{
+  (void)n;
+  (void)t;
+  cubic_project (user_data, x);
+}
+
+/* The last projection for bicubic, within [-1, 1]: projection and clamp in
+ * turn (alternating projections onto A x = y and the box), then the
+ * clamp. */
+static void
+cubic_project_clamped (upscale_ctx *ctx, float *x)
+{
+  for (int round = 0; round < CUBIC_FINAL_ROUNDS; round++)
+    cubic_project (ctx, x);
+  for (size_t i = 0; i < 3 * ctx->task->plane; i++)
+    x[i] = x[i] < -1.0f ? -1.0f : x[i] > 1.0f ? 1.0f : x[i];
+}
+
 int
 gd_upscale (gd_model *model, const gd_task_params *p, const gd_image *in,
             gd_image *out, gd_error *err)
@@ -179,6 +373,11 @@ gd_upscale (gd_model *model, const gd_task_params *p, const gd_image *in,
   if (s != 2 && s != 4)
     return gd_error_set (err, GD_ERR_INVALID,
                          "upscale: scale %d is not supported (2 or 4)", s);
+  if (p->kernel != GD_KERNEL_BICUBIC && p->kernel != GD_KERNEL_BOX)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "upscale: kernel %d is not supported (bicubic or "
+                         "box)",
+                         (int)p->kernel);
   if (in->width > INT_MAX / 4 / s || in->height > INT_MAX / 4 / s
       || p->origin_x > INT_MAX / 4 / s - in->width
       || p->origin_y > INT_MAX / 4 / s - in->height
@@ -206,24 +405,38 @@ gd_upscale (gd_model *model, const gd_task_params *p, const gd_image *in,
                            in->width, in->height);
     }
   gd_image_to_planar (in, y);
+  memset (&ctx, 0, sizeof ctx);
   ctx.task = &task;
   ctx.y = y;
   ctx.scale = s;
+  ctx.kernel = (gd_kernel)p->kernel;
+  if (ctx.kernel == GD_KERNEL_BICUBIC)
+    status = cubic_begin (&ctx, in->width, in->height, err);
+  if (status != GD_OK)
+    goto done;
 
   /* strength 0: the consistent resize itself, without the network. */
-  upscale_resize (&ctx, task.x);
+  if (ctx.kernel == GD_KERNEL_BOX)
+    upscale_resize (&ctx, task.x);
+  else
+    cubic_resize (&ctx, task.x);
   if (t0 > 0)
     {
-      hooks.x0_hat = upscale_project;
+      hooks.x0_hat = ctx.kernel == GD_KERNEL_BOX ? upscale_project : cubic_hook;
       hooks.user_data = &ctx;
       gd_task_q_sample (&task, task.x, sched->abar[t0], GD_RNG_STREAM_START);
       status = gd_task_sample (&task, t0, &hooks, err);
     }
   if (status == GD_OK)
     {
-      upscale_project_clamped (&ctx, task.x);
+      if (ctx.kernel == GD_KERNEL_BOX)
+        upscale_project_clamped (&ctx, task.x);
+      else
+        cubic_project_clamped (&ctx, task.x);
       status = gd_task_output (&task, in->channels, out, err);
     }
+done:
+  cubic_end (&ctx);
   free (y);
   gd_task_end (&task);
   return status;

@@ -24,6 +24,7 @@ gd_task_params_init (gd_task_params *p)
   p->strength = 0.5;
   p->scale = 2;
   p->sigma = 0.0;
+  p->kernel = GD_KERNEL_BICUBIC;
   p->one_step = 0;
   p->resample_jumps = 1;
   p->refine_hole = 0;
@@ -48,7 +49,9 @@ gd_tool_defaults_get (const char *tool, gd_tool_defaults *d, gd_error *err)
     /* inpaint: from the smooth fill of the hole at half strength
      * (docs/tools.md, "Inpaint defaults"). */
     { "inpaint", { 0.5, 1.0, 20 } },
-    { "upscale", { 0.5, 0.85, 20 } },
+    /* upscale: a light pass over the consistent bicubic enlargement
+     * (docs/tools.md, "Upscale defaults"). */
+    { "upscale", { 0.2, 0.85, 20 } },
     /* denoise starts at t* (t = 57 at sigma 25): 10 steps reach t = 0. */
     { "denoise", { 0.5, 0.0, 10 } },
   };

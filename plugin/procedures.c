@@ -51,8 +51,9 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     N_ ("Enlarge the image 2 or 4 times with detail from a diffusion model"),
     "The image is scaled by 2 or 4 and the layer replaced with the "
     "upscaled pixels, as one undo step. The model fills in detail under "
-    "the constraint that a box average of the result gives back the "
-    "original (DDNM range-null-space projection); strength below 1 starts "
+    "the constraint that a bicubic downscale of the result (as Pillow and "
+    "MATLAB resize) gives back the original (DDNM range-null-space "
+    "projection); strength below 1 starts "
     "from a noised resize, which takes fewer steps. Alpha is scaled as "
     "GIMP scales it. The selection is kept and scaled with the image.",
     "gimp-diffusion-upscale",

@@ -98,6 +98,10 @@ usage (FILE *out)
       "  --jumps N           inpaint with a stochastic sampler: RePaint\n"
       "                      resampling rounds per step (default: 1)\n"
       "  --scale 2|4         upscale: the factor (default: 2)\n"
+      "  --kernel bicubic|box  upscale: the downscale the result is kept\n"
+      "                      consistent with: antialiased bicubic (as\n"
+      "                      Pillow, MATLAB) or the s x s mean (default:\n"
+      "                      bicubic)\n"
       "  --sigma N|auto      denoise: the noise's standard deviation on\n"
       "                      the 0..255 scale, or estimated from the\n"
       "                      image (default: auto)\n"
@@ -331,11 +335,11 @@ check_tool_options (const cli_args *a, const int *given)
     int option;
     const char *name;
     cli_tool tool;
-  } only[] = { { 'm', "--mask", TOOL_INPAINT },
-               { 'j', "--jumps", TOOL_INPAINT },
-               { 'x', "--scale", TOOL_UPSCALE },
-               { 's', "--sigma", TOOL_DENOISE },
-               { '1', "--one-step", TOOL_DENOISE } };
+  } only[] = {
+    { 'm', "--mask", TOOL_INPAINT },  { 'j', "--jumps", TOOL_INPAINT },
+    { 'x', "--scale", TOOL_UPSCALE }, { 'k', "--kernel", TOOL_UPSCALE },
+    { 's', "--sigma", TOOL_DENOISE }, { '1', "--one-step", TOOL_DENOISE }
+  };
   char what[64];
 
   for (size_t k = 0; k < sizeof only / sizeof only[0]; k++)
@@ -365,6 +369,7 @@ parse_args (int argc, char **argv, cli_args *a)
     OPT_MASK,
     OPT_JUMPS,
     OPT_SCALE,
+    OPT_KERNEL,
     OPT_SIGMA,
     OPT_ONE_STEP,
     OPT_MEMORY,
@@ -383,6 +388,7 @@ parse_args (int argc, char **argv, cli_args *a)
           { "mask", required_argument, NULL, OPT_MASK },
           { "jumps", required_argument, NULL, OPT_JUMPS },
           { "scale", required_argument, NULL, OPT_SCALE },
+          { "kernel", required_argument, NULL, OPT_KERNEL },
           { "sigma", required_argument, NULL, OPT_SIGMA },
           { "one-step", no_argument, NULL, OPT_ONE_STEP },
           { "memory", required_argument, NULL, OPT_MEMORY },
@@ -453,6 +459,15 @@ parse_args (int argc, char **argv, cli_args *a)
                               optarg);
         p->scale = optarg[0] - '0';
         given['x'] = 1;
+        break;
+      case OPT_KERNEL:
+        if (strcmp (optarg, "bicubic") == 0)
+          p->kernel = GD_KERNEL_BICUBIC;
+        else if (strcmp (optarg, "box") == 0)
+          p->kernel = GD_KERNEL_BOX;
+        else
+          return usage_error ("--kernel '%s': expected bicubic or box", optarg);
+        given['k'] = 1;
         break;
       case OPT_SIGMA:
         a->sigma_auto = strcmp (optarg, "auto") == 0;

@@ -27,6 +27,7 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cubic  # noqa: E402
 import pngfile  # noqa: E402
 
 failures = []
@@ -892,10 +893,15 @@ def check_quality(s, args):
         got, base = psnr(up, photo), psnr(nearest, photo)
         check(got > base, f"q-upscale: {got:.2f} dB, better than nearest "
               f"neighbour's {base:.2f} dB")
-        back = up.reshape(48, 2, 48, 2, 3).mean(axis=(1, 3))
-        err = np.abs(back - np.rint(qd["small"])).max()
-        check(err <= 1.5, f"q-upscale: its 2 x 2 box average gives back the "
-              f"input (max error {err:.2f} levels)")
+        # The plug-in keeps the result consistent with the bicubic
+        # downscale (the core's default kernel): 8-bit rounding moves it by
+        # up to 0.71 levels, the clamp to 0..1 a few values more.
+        back = cubic.down(up, 2)
+        err = np.abs(back - np.rint(qd["small"]))
+        check(err.mean() <= 0.25 and np.percentile(err, 99) <= 1.0,
+              f"q-upscale: its bicubic downscale gives back the input (mean "
+              f"error {err.mean():.3f}, 99th percentile "
+              f"{np.percentile(err, 99):.3f} levels)")
     else:
         check(False, f"q-upscale: shape {up.shape}")
     out = s.out("q-inpaint").astype(float)
