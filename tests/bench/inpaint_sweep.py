@@ -11,7 +11,6 @@ same crops of the benchmark's masks (tests/bench/masks/), one run per
 fill itself, denoised once.  Prints one line per run and the means.
 """
 
-import argparse
 import os
 import subprocess
 import tempfile
@@ -20,22 +19,17 @@ import time
 import numpy as np
 from PIL import Image
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import sweep_common
+
+REPO = sweep_common.REPO
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cli", default=os.path.join(REPO, "build", "core", "cli",
-                                                  "gimp-diffusion-cli"))
-    ap.add_argument("--model", default=os.path.join(REPO, "models",
-                                                    "default.safetensors"))
-    ap.add_argument("--eval", default=os.path.join(REPO, "..", "shared", "data",
-                                                   "eval"))
+    ap = sweep_common.parser(__doc__)
     ap.add_argument("--images", default="kodim01,kodim05,kodim13,kodim20")
     ap.add_argument("--configs", default="0.001:1,0.3:1,0.5:1,0.5:0,0.7:1,1:1",
                     help="strength:eta pairs")
     ap.add_argument("--steps", type=int, default=10)
-    ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     configs = [c.split(":") for c in args.configs.split(",")]
     masks_dir = os.path.join(REPO, "tests", "bench", "masks")

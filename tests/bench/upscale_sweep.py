@@ -11,7 +11,6 @@ tests/bench/quality.py does); PSNR on RGB with `scale` pixels shaved.
 A config is kernel:strength:steps:eta.
 """
 
-import argparse
 import os
 import subprocess
 import tempfile
@@ -19,22 +18,17 @@ import tempfile
 import numpy as np
 from PIL import Image
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import sweep_common
+
+REPO = sweep_common.REPO
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cli", default=os.path.join(REPO, "build", "core", "cli",
-                                                  "gimp-diffusion-cli"))
-    ap.add_argument("--model", default=os.path.join(REPO, "models",
-                                                    "default.safetensors"))
-    ap.add_argument("--eval", default=os.path.join(REPO, "..", "shared", "data",
-                                                   "eval"))
+    ap = sweep_common.parser(__doc__)
     ap.add_argument("--set", default="Set5")
     ap.add_argument("--scale", type=int, default=4)
     ap.add_argument("--configs", default="bicubic:0:1:0,box:0:1:0,"
                     "bicubic:0.2:5:0.85,bicubic:0.5:5:0.85")
-    ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     s = args.scale
     configs = [c.split(":") for c in args.configs.split(",")]
