@@ -1519,8 +1519,10 @@ def write_report(b, den, ups, inp, i2i, wall):
           "PIL's bicubic resize (`Image.BICUBIC`: a = -0.5, antialiased, the "
           "same kernel as MATLAB's `imresize`), rounded to 8 bits. PSNR/SSIM "
           "on **RGB**, with `scale` pixels shaved from each border. Our "
-          "upscaler's data consistency assumes a box-average downscale "
-          "(DESIGN.md), not the bicubic one used here.")
+          "upscaler keeps its result consistent with this same bicubic "
+          "downscale (its default kernel; `--kernel box` assumes block "
+          "means instead, docs/tools.md), so the LR's making matches its "
+          "assumption here.")
         A("")
         for s in ("Set5", "Set14"):
             if s not in ups["sets"]:
