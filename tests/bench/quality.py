@@ -1305,6 +1305,10 @@ def crop_figure(b, out, task, rows, image, clean, box, extra=None, title=""):
     name = "%s-example.png" % task
     fig.savefig(os.path.join(out, name), dpi=100)
     plt.close(fig)
+    # RGB without matplotlib's alpha, optimised: noisy crops compress badly
+    from PIL import Image
+    Image.open(os.path.join(out, name)).convert("RGB").save(
+        os.path.join(out, name), optimize=True)
     return name
 
 
