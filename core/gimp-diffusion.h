@@ -263,6 +263,11 @@ typedef struct
   double sigma;         /* denoise: noise standard deviation on the 0..255
                            scale; <= 0: estimate it from the image */
   int one_step;         /* denoise: return x0_hat(t*), the MMSE estimate */
+  int clip_correction;  /* denoise (default 1): values at exactly 0 or 1
+                           are taken as clipped after the noise; a first
+                           x0_hat replaces each by its expectation below 0
+                           (above 1), and the tool runs on that (one more
+                           evaluation when anything is clipped) */
   int resample_jumps;   /* inpaint, stochastic samplers: RePaint resampling
                            rounds per step (0 or 1 = none; > 1 with a
                            deterministic sampler is refused) */
@@ -327,8 +332,12 @@ int gd_upscale (gd_model *model, const gd_task_params *p, const gd_image *in,
  * [-1, 1] scale, 2 p->sigma / 255; p->sigma <= 0: gd_estimate_sigma),
  * scaled by sqrt(abar_t*) and sampled from t0 = ceil(t*) (the noise topped
  * up from sigma to sigma(t0)) down to 0, or, with one_step, x0_hat(t*) at
- * the fractional t* (the MMSE estimate: one evaluation).  strength is not
- * used. */
+ * the fractional t* (the MMSE estimate: one evaluation).  With
+ * clip_correction and values at exactly 0 or 1 (8-bit photos: the noise
+ * was clipped), a first x0_hat at t* gives each clipped value its expected
+ * unclipped value given that estimate, E[v | v <= 0] or E[v | v >= 1] for
+ * v ~ N(x0_hat, sigma^2), and the tool runs on that: one evaluation more.
+ * strength is not used. */
 int gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
                 gd_image *out, gd_error *err);
 
@@ -344,7 +353,9 @@ double gd_estimate_sigma (const gd_image *in);
  * input's size.  inpaint: the count for a mask over the whole image (the
  * network runs only around the mask, so it is an upper bound).  denoise
  * with sigma <= 0 and not one_step: refused, as the count depends on the
- * estimate (call gd_estimate_sigma and pass it). */
+ * estimate (call gd_estimate_sigma and pass it); with clip_correction the
+ * count includes its evaluation (made only when a value is clipped, so an
+ * upper bound). */
 int gd_task_nfe (const gd_model *model, const char *task,
                  const gd_task_params *p, int width, int height,
                  gd_error *err);

@@ -1,7 +1,8 @@
 /* task-denoise.c: denoise: the noisy photo y = x0 + sigma eps is, scaled
  * by sqrt(abar_t*), the state x_t* of the forward process where
  * sqrt((1-abar)/abar) = sigma; the reverse process from there, or one step
- * to x0_hat(t*) (the MMSE estimate). */
+ * to x0_hat(t*) (the MMSE estimate).  Values clipped at 0 or 1 are first
+ * replaced by their expectation under a first x0_hat (clip correction). */
 #include "image.h"
 #include "task.h"
 
@@ -53,6 +54,73 @@ denoise_one_step (gd_task *task, double t_star, gd_error *err)
   return status;
 }
 
+/* Where Phi(a) is below about 6e-16 (a < -8) phi(a)/Phi(a) comes from the
+ * asymptotic series Phi(a) = phi(a)/|a| (1 - a^-2 + 3 a^-4 - 15 a^-6
+ * + 105 a^-8 - ...), whose next term is 945 a^-10 < 1e-6. */
+#define MILLS_SERIES_BELOW (-8.0)
+
+double
+gd_normal_mean_below_zero (double m, double s)
+{
+  double a = -m / s, ratio;
+
+  assert (s > 0.0);
+  if (a < MILLS_SERIES_BELOW)
+    {
+      double r = 1.0 / (a * a);
+
+      ratio = -a / (1.0 - r * (1.0 - r * (3.0 - r * (15.0 - 105.0 * r))));
+    }
+  else
+    ratio = exp (-0.5 * a * a) / sqrt (2.0 * M_PI)
+            / (0.5 * erfc (-a / M_SQRT2));
+  return m - s * ratio;
+}
+
+/* How many values of `in` sit at exactly 0 or 1. */
+static size_t
+count_clipped (const gd_image *in)
+{
+  size_t n = (size_t)in->width * in->height * in->channels, count = 0;
+
+  for (size_t i = 0; i < n; i++)
+    count += in->data[i] == 0.0f || in->data[i] == 1.0f;
+  return count;
+}
+
+/* Clip correction: task->x holds y (the input `in` on [-1, 1]) with the
+ * noise sigma_y (same scale) clipped at -1 and 1.  A first x0_hat(t*)
+ * (clamped to the data's range) stands for the clean value m, and each
+ * clipped value becomes E[v | v <= -1] or E[v | v >= 1] for
+ * v ~ N(m, sigma_y^2), the value it most likely had before clipping;
+ * task->x is left holding y so corrected (the others read again from `in`,
+ * so no copy of y is kept). */
+static int
+correct_clipped (gd_task *task, const gd_image *in, double t_star,
+                 double sigma_y, gd_error *err)
+{
+  const int ch = in->channels;
+  int status = denoise_one_step (task, t_star, err);
+
+  if (status != GD_OK)
+    return status;
+  for (int c = 0; c < 3; c++)
+    for (size_t i = 0; i < task->plane; i++)
+      {
+        float v = in->data[i * ch + (ch == 1 ? 0 : c)];
+        float *x = &task->x[c * task->plane + i];
+        double m = fmin (1.0, fmax (-1.0, *x));
+
+        if (v == 0.0f)
+          *x = (float)(-1.0 + gd_normal_mean_below_zero (m + 1.0, sigma_y));
+        else if (v == 1.0f)
+          *x = (float)(1.0 - gd_normal_mean_below_zero (1.0 - m, sigma_y));
+        else
+          *x = 2.0f * v - 1.0f;
+      }
+  return GD_OK;
+}
+
 int
 gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
             gd_image *out, gd_error *err)
@@ -60,7 +128,8 @@ gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
   const gd_schedule *sched;
   gd_task task;
   double sigma, t_star;
-  int t0, status;
+  int t0, nfe, status;
+  int correct;
 
   assert (out != NULL);
   memset (out, 0, sizeof *out);
@@ -81,15 +150,18 @@ gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
   if (status != GD_OK)
     return status;
 
-  status = gd_task_begin (
-      &task, "denoise", model, p, in->width, in->height, p->origin_x,
-      p->origin_y, p->one_step ? 1 : gd_sampler_nfe (&p->sampler, t0), err);
+  correct = p->clip_correction && sigma > 0.0 && count_clipped (in) > 0;
+  nfe = (p->one_step ? 1 : gd_sampler_nfe (&p->sampler, t0)) + correct;
+  status = gd_task_begin (&task, "denoise", model, p, in->width, in->height,
+                          p->origin_x, p->origin_y, nfe, err);
   if (status != GD_OK)
     return status;
   gd_image_to_planar (in, task.x);
-  if (p->one_step)
+  if (correct)
+    status = correct_clipped (&task, in, t_star, 2.0 * sigma / 255.0, err);
+  if (status == GD_OK && p->one_step)
     status = denoise_one_step (&task, t_star, err);
-  else
+  else if (status == GD_OK)
     {
       /* y has sigma; the integer t0 >= t* wants sigma(t0): the difference
        * is drawn, then x_t0 = sqrt(abar_t0) (y + top-up z). */

@@ -26,6 +26,7 @@ gd_task_params_init (gd_task_params *p)
   p->sigma = 0.0;
   p->kernel = GD_KERNEL_BICUBIC;
   p->one_step = 0;
+  p->clip_correction = 1;
   p->resample_jumps = 1;
   p->refine_hole = 0;
   p->memory_budget = 0;
@@ -364,7 +365,7 @@ gd_task_nfe (const gd_model *model, const char *task, const gd_task_params *p,
       int t0;
 
       if (p->one_step)
-        evals = 1;
+        evals = 1 + (p->clip_correction != 0);
       else if (!(p->sigma > 0.0))
         return gd_error_set (err, GD_ERR_INVALID,
                              "denoise: sigma is to be estimated from the "
@@ -375,7 +376,7 @@ gd_task_nfe (const gd_model *model, const char *task, const gd_task_params *p,
                != GD_OK)
         return -1;
       else
-        evals = gd_sampler_nfe (&p->sampler, t0);
+        evals = gd_sampler_nfe (&p->sampler, t0) + (p->clip_correction != 0);
     }
   else
     return gd_error_set (err, GD_ERR_INVALID,

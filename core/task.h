@@ -94,6 +94,11 @@ void gd_task_q_sample (const gd_task *task, float *x, double abar,
 int gd_task_denoise_start (const gd_schedule *sched, double sigma,
                            double *t_star, int *t0, gd_error *err);
 
+/* E[v | v <= 0] for v ~ N(m, s^2), s > 0: m - s phi(a) / Phi(a) with
+ * a = -m / s, accurate to about 1e-6 relative for any m (an asymptotic
+ * series where Phi(a) underflows).  denoise's clip correction. */
+double gd_normal_mean_below_zero (double m, double s);
+
 /* Runs gd_sample from t0 on task->x over the tiled network with the given
  * hooks (noise_index is filled in), then checks the result is finite. */
 int gd_task_sample (gd_task *task, int t0, const gd_sampler_hooks *hooks,

@@ -1,10 +1,12 @@
 /* test_denoise.c: gd_denoise and gd_estimate_sigma.  On the small test
  * model: sigma -> t*, the one-step result against x0_hat computed by hand,
  * counts, sigma estimated = sigma given, seeds, cancel, tiled = untiled,
- * bad sigmas; the estimator on images with known noise.  With the shipped
- * model (argv[2..4]: model, fallback photograph, eval folder): the error
- * against the clean photograph lowered at sigma 25/255, one step and
- * sampled.
+ * bad sigmas; the estimator on images with known noise; the clip
+ * correction (its truncated-normal mean against quadrature, its two
+ * evaluations by hand, nothing changed without clipped values).  With the
+ * shipped model (argv[2..4]: model, fallback photograph, eval folder): the
+ * error against the clean photograph lowered at sigma 25/255, one step and
+ * sampled; the bias of clipped noise in a dark image removed.
  *
  * Usage: test_denoise TINY.safetensors [DEFAULT.safetensors PHOTO.png
  *        EVAL_DIR] */
@@ -95,6 +97,176 @@ test_estimator (void)
   gd_image_free (&smooth);
 }
 
+/* E[v | v <= 0] for v ~ N(m, s^2) by the midpoint rule over
+ * [m - 40 s, 0] (densities relative to the largest, at 0 or m). */
+static double
+naive_mean_below_zero (double m, double s)
+{
+  const int n = 2000000;
+  double lo = m - 40.0 * s, top = fmin (m, 0.0), num = 0, den = 0;
+
+  for (int i = 0; i < n; i++)
+    {
+      double v = lo + (i + 0.5) * (0.0 - lo) / n;
+      double d = exp (-0.5 * ((v - m) * (v - m) - (top - m) * (top - m))
+                      / (s * s));
+
+      num += v * d;
+      den += d;
+    }
+  return num / den;
+}
+
+static void
+test_mean_below_zero (void)
+{
+  static const double ratios[] = { -6, -2, -0.5, 0, 0.3, 1, 2.5, 5, 8, 12 };
+  double worst = 0;
+
+  for (size_t k = 0; k < sizeof ratios / sizeof *ratios; k++)
+    for (int j = 0; j < 2; j++)
+      {
+        double s = j ? 0.2 : 3.0, m = ratios[k] * s;
+        double got = gd_normal_mean_below_zero (m, s);
+        double want = naive_mean_below_zero (m, s);
+
+        worst = fmax (worst, fabs (got - want) / s);
+        CHECK (fabs (got - want) < 1e-5 * s && got < 0,
+               "E[v | v <= 0], v ~ N(%g, %g^2): %.9f, quadrature %.9f", m,
+               s, got, want);
+      }
+  printf ("truncated-normal mean: worst %.2g sigma from quadrature\n",
+          worst);
+  /* Far into the tail (series branch, quadrature would underflow): the
+   * mean tends to 0 from below as s^2 / m. */
+  CHECK (fabs (gd_normal_mean_below_zero (1.0, 0.01) + 1e-4) < 1e-7,
+         "m = 100 s: -s^2/m (%.3g)", gd_normal_mean_below_zero (1.0, 0.01));
+  CHECK (fabs (gd_normal_mean_below_zero (-1.0, 0.01) + 1.0) < 1e-12,
+         "m = -100 s: m itself");
+}
+
+/* One-step x0_hat(t*) of the planar y (on [-1, 1]) by hand, into x0. */
+static void
+x0_hat_by_hand (gd_model *model, double t_star, double s11, const float *y,
+                int w, int h, float *x0)
+{
+  const gd_schedule *sched = &gd_model_get_info (model)->schedule;
+  double abar = gd_schedule_abar_at (sched, t_star);
+  float *x = malloc (3 * w * h * sizeof *x), *eps = malloc (3 * w * h * sizeof *x);
+  gd_error err;
+
+  for (int i = 0; i < 3 * w * h; i++)
+    x[i] = (float)sqrt (abar) * y[i];
+  CHECK (gd_model_eps (model, x, w, h, t_star, eps, &err) == GD_OK, "%s",
+         err.message);
+  for (int i = 0; i < 3 * w * h; i++)
+    x0[i] = (float)(y[i] - s11 * eps[i]);
+  free (x);
+  free (eps);
+}
+
+static double
+max_diff_planar (const float *planar, const gd_image *out)
+{
+  const int plane = out->width * out->height;
+  double worst = 0;
+
+  for (int c = 0; c < 3 && out->data != NULL; c++)
+    for (int i = 0; i < plane; i++)
+      {
+        double v = fmin (1.0, fmax (0.0, (planar[c * plane + i] + 1.0) / 2.0));
+
+        worst = fmax (worst, fabs (v - out->data[i * 3 + c]));
+      }
+  return out->data != NULL ? worst : INFINITY;
+}
+
+/* The clip correction on the test model: two evaluations, the second on y
+ * with each clipped value replaced by E[v | v beyond the bound] under the
+ * first x0_hat (gd_normal_mean_below_zero, checked above against
+ * quadrature), by hand; nothing clipped: one evaluation, the same as
+ * without it. */
+static void
+test_clip_correction (gd_model *model)
+{
+  const gd_schedule *sched = &gd_model_get_info (model)->schedule;
+  const int w = 40, h = 32, n = 3 * w * h;
+  double sigma = 25.0, s11 = 2.0 * sigma / 255.0;
+  double t_star = gd_schedule_t_of_sigma (sched, s11), worst;
+  float *y = malloc (n * sizeof *y), *x0 = malloc (n * sizeof *y);
+  gd_image clean, noisy, out, plain;
+  gd_task_params p;
+  gd_error err;
+  probe pr = { 0, 0 };
+  int low = 0, high = 0;
+
+  gd_image_alloc (&clean, w, h, 3, NULL);
+  test_fill (&clean);
+  add_noise (&clean, sigma, 1, &noisy);
+  gd_task_params_init (&p);
+  p.sigma = sigma;
+  p.one_step = 1;
+  p.progress = on_progress;
+  p.progress_data = &pr;
+  CHECK (p.clip_correction == 1, "on by default");
+  CHECK (gd_task_nfe (model, "denoise", &p, w, h, &err) == 2, "nfe 2");
+  CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 2,
+         "clipped values: two evaluations (%d): %s", pr.calls, err.message);
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < w * h; i++)
+      y[c * w * h + i] = 2.0f * noisy.data[i * 3 + c] - 1.0f;
+  x0_hat_by_hand (model, t_star, s11, y, w, h, x0);
+  for (int i = 0; i < n; i++)
+    {
+      double m = fmin (1.0, fmax (-1.0, x0[i]));
+
+      if (y[i] == -1.0f)
+        y[i] = (float)(-1.0 + gd_normal_mean_below_zero (m + 1.0, s11)), low++;
+      else if (y[i] == 1.0f)
+        y[i] = (float)(1.0 - gd_normal_mean_below_zero (1.0 - m, s11)), high++;
+    }
+  CHECK (low > 20 && high > 20, "the test image clips (%d low, %d high)", low,
+         high);
+  x0_hat_by_hand (model, t_star, s11, y, w, h, x0);
+  worst = max_diff_planar (x0, &out);
+  CHECK (worst < 1e-5, "corrected one step by hand (max diff %.2g)", worst);
+  gd_image_free (&out);
+
+  /* Sampled: the same correction, then the sampler from the corrected y. */
+  p.one_step = 0;
+  p.sampler.steps = 3;
+  pr.calls = 0;
+  CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 4
+             && gd_task_nfe (model, "denoise", &p, w, h, &err) == 4,
+         "sampled, 3 steps: 4 evaluations (%d)", pr.calls);
+  p.clip_correction = 0;
+  pr.calls = 0;
+  CHECK (gd_denoise (model, &p, &noisy, &plain, &err) == GD_OK && pr.calls == 3
+             && test_mean_abs_diff (&out, &plain) > 1e-4,
+         "without it: 3 evaluations (%d), another result", pr.calls);
+  gd_image_free (&out);
+  gd_image_free (&plain);
+
+  /* Nothing at 0 or 1: one evaluation, bit for bit the plain result. */
+  for (size_t i = 0; i < test_count (&noisy); i++)
+    noisy.data[i] = 0.002f + 0.996f * noisy.data[i];
+  p.one_step = 1;
+  CHECK (gd_denoise (model, &p, &noisy, &plain, &err) == GD_OK, "plain");
+  p.clip_correction = 1;
+  pr.calls = 0;
+  CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 1
+             && memcmp (out.data, plain.data,
+                        test_count (&out) * sizeof (float))
+                    == 0,
+         "nothing clipped: one evaluation (%d), the plain result", pr.calls);
+  gd_image_free (&out);
+  gd_image_free (&plain);
+  gd_image_free (&clean);
+  gd_image_free (&noisy);
+  free (y);
+  free (x0);
+}
+
 static void
 test_one_step (gd_model *model)
 {
@@ -119,6 +291,7 @@ test_one_step (gd_model *model)
   gd_task_params_init (&p);
   p.sigma = sigma;
   p.one_step = 1;
+  p.clip_correction = 0;
   p.progress = on_progress;
   p.progress_data = &pr;
   CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 1,
@@ -170,8 +343,9 @@ test_sampled (gd_model *model)
   CHECK (gd_task_denoise_start (sched, 25, &t_star, &t0, NULL) == GD_OK,
          "start");
   nfe = gd_task_nfe (model, "denoise", &p, 48, 40, &err);
-  CHECK (t0 == (int)ceil (t_star) && nfe == t0,
-         "sigma 25: t* %.2f, t0 %d, skip-step makes t0 evaluations (%d)",
+  CHECK (t0 == (int)ceil (t_star) && nfe == t0 + 1,
+         "sigma 25: t* %.2f, t0 %d, skip-step makes t0 evaluations and the "
+         "clip correction one (%d)",
          t_star, t0, nfe);
   CHECK (gd_denoise (model, &p, &noisy, &a, &err) == GD_OK && pr.calls == nfe,
          "progress %d of %d: %s", pr.calls, nfe, err.message);
@@ -289,6 +463,50 @@ test_quality (gd_model *model, const gd_image *clean)
   gd_image_free (&noisy);
 }
 
+/* A dark photograph (values 0..0.15) with sigma 25 noise clipped at 0:
+ * without the correction the clipped noise leaves a positive bias; with it
+ * the bias is gone and the error lower. */
+static void
+test_dark (gd_model *model, const gd_image *photo)
+{
+  gd_image clean, noisy, out;
+  gd_task_params p;
+  gd_error err;
+  double psnr[2], bias[2];
+
+  test_crop (photo, 0, 0, photo->width, photo->height, &clean);
+  for (size_t i = 0; i < test_count (&clean); i++)
+    clean.data[i] *= 0.15f;
+  add_noise (&clean, 25, 12, &noisy);
+  gd_task_params_init (&p);
+  p.sigma = 25;
+  p.one_step = 1;
+  for (int on = 0; on < 2; on++)
+    {
+      double sum = 0;
+
+      p.clip_correction = on;
+      CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK, "%s",
+             err.message);
+      if (out.data == NULL)
+        return;
+      for (size_t i = 0; i < test_count (&out); i++)
+        sum += out.data[i] - clean.data[i];
+      bias[on] = 255.0 * sum / test_count (&out);
+      psnr[on] = test_psnr (&out, &clean);
+      gd_image_free (&out);
+    }
+  printf ("dark photograph, sigma 25 clipped: bias %+.2f -> %+.2f (0..255), "
+          "%.2f dB -> %.2f dB with the clip correction\n",
+          bias[0], bias[1], psnr[0], psnr[1]);
+  CHECK (bias[0] > 3.0 && fabs (bias[1]) < 1.5 && psnr[1] > psnr[0] + 1.0,
+         "the correction removes the bias (%+.2f -> %+.2f) and the error "
+         "(%.2f -> %.2f dB)",
+         bias[0], bias[1], psnr[0], psnr[1]);
+  gd_image_free (&clean);
+  gd_image_free (&noisy);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -313,7 +531,9 @@ main (int argc, char **argv)
   if (argc == 2)
     {
       test_estimator ();
+      test_mean_below_zero ();
       test_one_step (model);
+      test_clip_correction (model);
       test_sampled (model);
       gd_image_alloc (&in, 150, 100, 3, NULL);
       test_fill (&in);
@@ -336,6 +556,7 @@ main (int argc, char **argv)
         return 1;
       printf ("photograph: %s\n", used);
       test_quality (model, &in);
+      test_dark (model, &in);
       gd_image_free (&in);
       if (test_photo (argv[4], argv[3], 192, 144, &in, &used) != 0)
         return 1;

@@ -107,6 +107,9 @@ usage (FILE *out)
       "                      image (default: auto)\n"
       "  --one-step          denoise: one network evaluation, the MMSE\n"
       "                      estimate (sharpest PSNR, softest look)\n"
+      "  --no-clip-correction  denoise: take pixels at 0 or 255 as they\n"
+      "                      are (default: as clipped after the noise,\n"
+      "                      corrected with one more evaluation)\n"
       "  --memory MIB        memory for the network; larger images are\n"
       "                      done in tiles (default: 512)\n"
       "  --tile N            tile side in pixels (default: from --memory)\n"
@@ -338,7 +341,8 @@ check_tool_options (const cli_args *a, const int *given)
   } only[] = {
     { 'm', "--mask", TOOL_INPAINT },  { 'j', "--jumps", TOOL_INPAINT },
     { 'x', "--scale", TOOL_UPSCALE }, { 'k', "--kernel", TOOL_UPSCALE },
-    { 's', "--sigma", TOOL_DENOISE }, { '1', "--one-step", TOOL_DENOISE }
+    { 's', "--sigma", TOOL_DENOISE }, { '1', "--one-step", TOOL_DENOISE },
+    { 'c', "--no-clip-correction", TOOL_DENOISE }
   };
   char what[64];
 
@@ -372,6 +376,7 @@ parse_args (int argc, char **argv, cli_args *a)
     OPT_KERNEL,
     OPT_SIGMA,
     OPT_ONE_STEP,
+    OPT_NO_CLIP_CORRECTION,
     OPT_MEMORY,
     OPT_TILE,
     OPT_THREADS,
@@ -391,6 +396,8 @@ parse_args (int argc, char **argv, cli_args *a)
           { "kernel", required_argument, NULL, OPT_KERNEL },
           { "sigma", required_argument, NULL, OPT_SIGMA },
           { "one-step", no_argument, NULL, OPT_ONE_STEP },
+          { "no-clip-correction", no_argument, NULL,
+            OPT_NO_CLIP_CORRECTION },
           { "memory", required_argument, NULL, OPT_MEMORY },
           { "tile", required_argument, NULL, OPT_TILE },
           { "threads", required_argument, NULL, OPT_THREADS },
@@ -482,6 +489,10 @@ parse_args (int argc, char **argv, cli_args *a)
       case OPT_ONE_STEP:
         p->one_step = 1;
         given['1'] = 1;
+        break;
+      case OPT_NO_CLIP_CORRECTION:
+        p->clip_correction = 0;
+        given['c'] = 1;
         break;
       case OPT_MEMORY:
         if (parse_long (optarg, 16, 1L << 20, &lv) != 0)
