@@ -52,7 +52,7 @@ gd_tool_defaults_get (const char *tool, gd_tool_defaults *d, gd_error *err)
     { "inpaint", { 0.5, 1.0, 20 } },
     /* upscale: a light pass over the consistent bicubic enlargement
      * (docs/tools.md, "Upscale defaults"). */
-    { "upscale", { 0.2, 0.85, 20 } },
+    { "upscale", { 0.15, 0.85, 20 } },
     /* denoise starts at t* (t = 57 at sigma 25): 10 steps reach t = 0. */
     { "denoise", { 0.5, 0.0, 10 } },
   };
