@@ -181,18 +181,20 @@ max_diff_planar (const float *planar, const gd_image *out)
   return out->data != NULL ? worst : INFINITY;
 }
 
-/* The clip correction on the test model: two evaluations, the second on y
- * with each clipped value replaced by E[v | v beyond the bound] under the
- * first x0_hat (gd_normal_mean_below_zero, checked above against
- * quadrature), by hand; nothing clipped: one evaluation, the same as
- * without it. */
+/* One step on the test model, by hand: without the clip correction one
+ * evaluation, x0_hat(t*) = y - sigma eps_hat(sqrt(abar) y, t*); with it
+ * (the default) two, the second on y with each clipped value replaced by
+ * E[v | v beyond the bound] under the first x0_hat
+ * (gd_normal_mean_below_zero, checked above against quadrature); sampled,
+ * the same correction before the sampler; nothing clipped: one
+ * evaluation, the plain result. */
 static void
-test_clip_correction (gd_model *model)
+test_one_step (gd_model *model)
 {
   const gd_schedule *sched = &gd_model_get_info (model)->schedule;
   const int w = 40, h = 32, n = 3 * w * h;
-  double sigma = 25.0, s11 = 2.0 * sigma / 255.0;
-  double t_star = gd_schedule_t_of_sigma (sched, s11), worst;
+  double sigma = 25.0, s11 = 2.0 * sigma / 255.0, abar, worst;
+  double t_star = gd_schedule_t_of_sigma (sched, s11);
   float *y = malloc (n * sizeof *y), *x0 = malloc (n * sizeof *y);
   gd_image clean, noisy, out, plain;
   gd_task_params p;
@@ -200,22 +202,36 @@ test_clip_correction (gd_model *model)
   probe pr = { 0, 0 };
   int low = 0, high = 0;
 
+  abar = gd_schedule_abar_at (sched, t_star);
+  CHECK (fabs (sqrt ((1 - abar) / abar) - s11) < 1e-9,
+         "t* = %.4f has sqrt((1-abar)/abar) = sigma", t_star);
   gd_image_alloc (&clean, w, h, 3, NULL);
   test_fill (&clean);
   add_noise (&clean, sigma, 1, &noisy);
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < w * h; i++)
+      y[c * w * h + i] = 2.0f * noisy.data[i * 3 + c] - 1.0f;
+  x0_hat_by_hand (model, t_star, s11, y, w, h, x0);
+
   gd_task_params_init (&p);
   p.sigma = sigma;
   p.one_step = 1;
   p.progress = on_progress;
   p.progress_data = &pr;
-  CHECK (p.clip_correction == 1, "on by default");
-  CHECK (gd_task_nfe (model, "denoise", &p, w, h, &err) == 2, "nfe 2");
-  CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 2,
+  CHECK (p.clip_correction == 1, "clip correction on by default");
+  p.clip_correction = 0;
+  CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 1
+             && gd_task_nfe (model, "denoise", &p, w, h, &err) == 1,
+         "one step, one evaluation (%d): %s", pr.calls, err.message);
+  worst = max_diff_planar (x0, &out);
+  CHECK (worst < 1e-5, "one step = x0_hat(t*) by hand (max diff %.2g)", worst);
+  gd_image_free (&out);
+
+  p.clip_correction = 1;
+  pr.calls = 0;
+  CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 2
+             && gd_task_nfe (model, "denoise", &p, w, h, &err) == 2,
          "clipped values: two evaluations (%d): %s", pr.calls, err.message);
-  for (int c = 0; c < 3; c++)
-    for (int i = 0; i < w * h; i++)
-      y[c * w * h + i] = 2.0f * noisy.data[i * 3 + c] - 1.0f;
-  x0_hat_by_hand (model, t_star, s11, y, w, h, x0);
   for (int i = 0; i < n; i++)
     {
       double m = fmin (1.0, fmax (-1.0, x0[i]));
@@ -265,59 +281,6 @@ test_clip_correction (gd_model *model)
   gd_image_free (&noisy);
   free (y);
   free (x0);
-}
-
-static void
-test_one_step (gd_model *model)
-{
-  const gd_schedule *sched = &gd_model_get_info (model)->schedule;
-  const int w = 40, h = 32;
-  gd_image clean, noisy, out;
-  gd_task_params p;
-  gd_error err;
-  float *x = malloc (3 * w * h * sizeof *x),
-        *eps = malloc (3 * w * h * sizeof *x);
-  double sigma = 25.0, s11 = 2.0 * sigma / 255.0, abar, worst = 0;
-  double t_star = gd_schedule_t_of_sigma (sched, s11);
-  probe pr = { 0, 0 };
-
-  abar = gd_schedule_abar_at (sched, t_star);
-  CHECK (fabs (sqrt ((1 - abar) / abar) - s11) < 1e-9,
-         "t* = %.4f has sqrt((1-abar)/abar) = sigma", t_star);
-  gd_image_alloc (&clean, w, h, 3, NULL);
-  test_fill (&clean);
-  add_noise (&clean, sigma, 1, &noisy);
-
-  gd_task_params_init (&p);
-  p.sigma = sigma;
-  p.one_step = 1;
-  p.clip_correction = 0;
-  p.progress = on_progress;
-  p.progress_data = &pr;
-  CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 1,
-         "one step, one evaluation (%d): %s", pr.calls, err.message);
-  CHECK (gd_task_nfe (model, "denoise", &p, w, h, &err) == 1, "nfe 1");
-  /* By hand: x_t* = sqrt(abar) y, x0_hat = y - sigma eps_hat. */
-  for (int c = 0; c < 3; c++)
-    for (int i = 0; i < w * h; i++)
-      x[c * w * h + i]
-          = (float)sqrt (abar) * (2.0f * noisy.data[i * 3 + c] - 1.0f);
-  gd_model_eps (model, x, w, h, t_star, eps, &err);
-  for (int c = 0; c < 3 && out.data != NULL; c++)
-    for (int i = 0; i < w * h; i++)
-      {
-        double x0
-            = 2.0 * noisy.data[i * 3 + c] - 1.0 - s11 * eps[c * w * h + i];
-        double v = fmin (1.0, fmax (0.0, (x0 + 1.0) / 2.0));
-
-        worst = fmax (worst, fabs (v - out.data[i * 3 + c]));
-      }
-  CHECK (worst < 1e-5, "one step = x0_hat(t*) by hand (max diff %.2g)", worst);
-  gd_image_free (&out);
-  free (x);
-  free (eps);
-  gd_image_free (&clean);
-  gd_image_free (&noisy);
 }
 
 static void
@@ -533,7 +496,6 @@ main (int argc, char **argv)
       test_estimator ();
       test_mean_below_zero ();
       test_one_step (model);
-      test_clip_correction (model);
       test_sampled (model);
       gd_image_alloc (&in, 150, 100, 3, NULL);
       test_fill (&in);
