@@ -67,8 +67,10 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "The photograph is taken as the diffusion state x_t* at the timestep "
     "whose noise level is sigma (on the 0..255 scale; 0 estimates it from "
     "the image) and the model samples it back to t = 0. One step gives the "
-    "minimum mean-square-error estimate. With a selection only the "
-    "selection changes.",
+    "minimum mean-square-error estimate. Pixels at pure black or white are "
+    "taken as clipped after the noise: a first estimate gives each the "
+    "value it most likely had before clipping (one more network "
+    "evaluation). With a selection only the selection changes.",
     "gimp-diffusion-denoise",
     { 0.0, 2, 0.0, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
 };
