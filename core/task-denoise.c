@@ -77,15 +77,16 @@ gd_normal_mean_below_zero (double m, double s)
   return m - s * ratio;
 }
 
-/* How many values of `in` sit at exactly 0 or 1. */
-static size_t
-count_clipped (const gd_image *in)
+/* Whether any value of `in` sits at exactly 0 or 1. */
+static int
+any_clipped (const gd_image *in)
 {
-  size_t n = (size_t)in->width * in->height * in->channels, count = 0;
+  size_t n = (size_t)in->width * in->height * in->channels;
 
   for (size_t i = 0; i < n; i++)
-    count += in->data[i] == 0.0f || in->data[i] == 1.0f;
-  return count;
+    if (in->data[i] == 0.0f || in->data[i] == 1.0f)
+      return 1;
+  return 0;
 }
 
 /* Clip correction: task->x holds y (the input `in` on [-1, 1]) with the
@@ -150,7 +151,7 @@ gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
   if (status != GD_OK)
     return status;
 
-  correct = p->clip_correction && sigma > 0.0 && count_clipped (in) > 0;
+  correct = p->clip_correction && sigma > 0.0 && any_clipped (in);
   nfe = (p->one_step ? 1 : gd_sampler_nfe (&p->sampler, t0)) + correct;
   status = gd_task_begin (&task, "denoise", model, p, in->width, in->height,
                           p->origin_x, p->origin_y, nfe, err);
