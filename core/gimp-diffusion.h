@@ -268,6 +268,12 @@ typedef struct
                            x0_hat replaces each by its expectation below 0
                            (above 1), and the tool runs on that (one more
                            evaluation when anything is clipped) */
+  int ensemble;         /* every tool (default 1): 2, 4 or 8 averages
+                           eps_hat over as many flips and transposes of
+                           the image (self-ensemble: that many times the
+                           network evaluations, and a result that does
+                           not change under them at 8); denoise gains
+                           most (docs/tools.md) */
   int resample_jumps;   /* inpaint, stochastic samplers: RePaint resampling
                            rounds per step (0 or 1 = none; > 1 with a
                            deterministic sampler is refused) */

@@ -101,8 +101,14 @@ correct_clipped (gd_task *task, const gd_image *in, double t_star,
                  double sigma_y, gd_error *err)
 {
   const int ch = in->channels;
-  int status = denoise_one_step (task, t_star, err);
+  const int ensemble = task->net.ensemble;
+  int status;
 
+  /* The first estimate only places the clipped values: one pass, whatever
+   * the self-ensemble (gd_denoise counts it so). */
+  task->net.ensemble = 1;
+  status = denoise_one_step (task, t_star, err);
+  task->net.ensemble = ensemble;
   if (status != GD_OK)
     return status;
   for (int c = 0; c < 3; c++)
@@ -157,6 +163,8 @@ gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
                           p->origin_x, p->origin_y, nfe, err);
   if (status != GD_OK)
     return status;
+  if (correct)
+    task.net.evals -= task.net.ensemble - 1; /* its single pass */
   gd_image_to_planar (in, task.x);
   if (correct)
     status = correct_clipped (&task, in, t_star, 2.0 * sigma / 255.0, err);

@@ -27,6 +27,7 @@ gd_task_params_init (gd_task_params *p)
   p->kernel = GD_KERNEL_BICUBIC;
   p->one_step = 0;
   p->clip_correction = 1;
+  p->ensemble = 1;
   p->resample_jumps = 1;
   p->refine_hole = 0;
   p->memory_budget = 0;
@@ -99,6 +100,10 @@ gd_task_check (const char *name, gd_model *model, const gd_task_params *p,
   if (!(p->sampler.eta >= 0.0 && p->sampler.eta <= 1.0))
     return gd_error_set (err, GD_ERR_INVALID, "%s: eta %g is outside 0..1",
                          name, p->sampler.eta);
+  if (!gd_net_ensemble_is_valid (p->ensemble))
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: self-ensemble of %d (expected 1, 2, 4 or 8)",
+                         name, p->ensemble);
   if (p->resample_jumps < 0 || p->resample_jumps > MAX_RESAMPLE_ROUNDS)
     return gd_error_set (err, GD_ERR_INVALID,
                          "%s: %d resampling rounds (expected 1..%d)", name,
@@ -313,7 +318,7 @@ gd_task_nfe (const gd_model *model, const char *task, const gd_task_params *p,
   const gd_model_info *info;
   const gd_schedule *sched;
   gd_tiling tiling;
-  int evals, grid_w = width, grid_h = height;
+  int evals, grid_w = width, grid_h = height, correction = 0;
 
   if (model == NULL || task == NULL || p == NULL)
     return gd_error_set (err, GD_ERR_INVALID, "gd_task_nfe: NULL argument"), -1;
@@ -364,8 +369,10 @@ gd_task_nfe (const gd_model *model, const char *task, const gd_task_params *p,
       double t_star;
       int t0;
 
+      /* The clip correction's one pass is not ensembled. */
+      correction = p->clip_correction != 0;
       if (p->one_step)
-        evals = 1 + (p->clip_correction != 0);
+        evals = 1;
       else if (!(p->sigma > 0.0))
         return gd_error_set (err, GD_ERR_INVALID,
                              "denoise: sigma is to be estimated from the "
@@ -376,7 +383,7 @@ gd_task_nfe (const gd_model *model, const char *task, const gd_task_params *p,
                != GD_OK)
         return -1;
       else
-        evals = gd_sampler_nfe (&p->sampler, t0) + (p->clip_correction != 0);
+        evals = gd_sampler_nfe (&p->sampler, t0);
     }
   else
     return gd_error_set (err, GD_ERR_INVALID,
@@ -389,6 +396,12 @@ gd_task_nfe (const gd_model *model, const char *task, const gd_task_params *p,
                       p->tile_size, err)
       != GD_OK)
     return -1;
+  if (!gd_net_ensemble_is_valid (p->ensemble))
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "%s: self-ensemble of %d (expected 1, 2, 4 or 8)",
+                         task, p->ensemble),
+           -1;
+  evals = evals * p->ensemble + correction;
   if (evals > INT_MAX / gd_tiling_count (&tiling))
     return gd_error_set (err, GD_ERR_INVALID, "%s: too many evaluations", task),
            -1;

@@ -251,7 +251,12 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
   net->model = model;
   net->p = p;
   net->channels = info->in_channels;
-  net->evals = evals;
+  net->ensemble = p->ensemble;
+  if (!gd_net_ensemble_is_valid (net->ensemble))
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "self-ensemble of %d (expected 1, 2, 4 or 8)",
+                         net->ensemble);
+  net->evals = evals * net->ensemble;
   net->last_t = -1.0;
   status = gd_tiling_plan (&net->tiling, info, width, height, p->memory_budget,
                            p->tile_size, err);
@@ -275,6 +280,21 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
                                net->tiling.tile, net->tiling.tile);
         }
     }
+  if (net->ensemble > 1)
+    {
+      size_t n = (size_t)net->channels * (size_t)width * (size_t)height;
+
+      net->ens_x = malloc (n * sizeof (float));
+      net->ens_eps = malloc (n * sizeof (float));
+      if (net->ens_x == NULL || net->ens_eps == NULL)
+        {
+          gd_net_free (net);
+          return gd_error_set (err, GD_ERR_NOMEM,
+                               "out of memory for the self-ensemble of a "
+                               "%d x %d image",
+                               width, height);
+        }
+    }
   return GD_OK;
 }
 
@@ -285,7 +305,10 @@ gd_net_free (gd_net *net)
   free (net->tile_eps);
   free (net->weight_x);
   free (net->weight_y);
+  free (net->ens_x);
+  free (net->ens_eps);
   net->tile_x = net->tile_eps = net->weight_x = net->weight_y = NULL;
+  net->ens_x = net->ens_eps = NULL;
 }
 
 /* After tile `tile` (1-based) of the current evaluation: both callbacks;
@@ -320,21 +343,19 @@ net_cancelled (gd_net *net, int tile, gd_error *err)
                        (net->eval - 1) * tiles + tile, net->evals * tiles);
 }
 
-int
-gd_net_eps (void *user_data, const float *x_t, double t, float *eps_hat,
-            size_t n, gd_error *err)
+/* One evaluation of the network on the grid of net->tiling, tile by tile:
+ * eps_hat for x_t (planar, channels x height x width). */
+static int
+net_eps_grid (gd_net *net, const float *x_t, double t, float *eps_hat,
+              gd_error *err)
 {
-  gd_net *net = user_data;
   const gd_tiling *tl = &net->tiling;
   const int width = tl->width, height = tl->height, chans = net->channels;
   const size_t plane = (size_t)width * (size_t)height;
+  const size_t n = (size_t)chans * plane;
   int tiles = gd_tiling_count (tl), k, status;
 
-  assert (n == (size_t)chans * plane);
-  if (net->pending != GD_OK)
-    return net->pending;
   net->eval++;
-  net->last_t = t;
   if (tiles == 1)
     {
       status = gd_model_eps (net->model, x_t, width, height, t, eps_hat, err);
@@ -381,4 +402,95 @@ gd_net_eps (void *user_data, const float *x_t, double t, float *eps_hat,
         return net_cancelled (net, k + 1, err);
     }
   return GD_OK;
+}
+
+int
+gd_net_ensemble_is_valid (int ensemble)
+{
+  return ensemble == 1 || ensemble == 2 || ensemble == 4 || ensemble == 8;
+}
+
+/* The same tiles on the transposed grid (plan_axis treats the axes alike,
+ * so this is the plan of the height x width grid with the same tile). */
+static void
+tiling_transpose (gd_tiling *tl)
+{
+  int w = tl->width, nx = tl->nx, sx = tl->stride_x;
+
+  tl->width = tl->height;
+  tl->nx = tl->ny;
+  tl->stride_x = tl->stride_y;
+  tl->height = w;
+  tl->ny = nx;
+  tl->stride_y = sx;
+}
+
+/* Transform k of the self-ensemble, 0..7 (bit 0: mirror left-right, bit 1:
+ * top-bottom, bit 2: transpose): pixel (a, b) of the transformed grid,
+ * tw wide and th high, is pixel (*sx, *sy) of the original. */
+static inline void
+ensemble_source (int k, int a, int b, int tw, int th, int *sx, int *sy)
+{
+  int fa = (k & 1) ? tw - 1 - a : a;
+  int fb = (k & 2) ? th - 1 - b : b;
+
+  if (k & 4)
+    *sx = fb, *sy = fa;
+  else
+    *sx = fa, *sy = fb;
+}
+
+int
+gd_net_eps (void *user_data, const float *x_t, double t, float *eps_hat,
+            size_t n, gd_error *err)
+{
+  gd_net *net = user_data;
+  const int width = net->tiling.width, height = net->tiling.height;
+  const int chans = net->channels;
+  const size_t plane = (size_t)width * (size_t)height;
+  int k, status = GD_OK;
+
+  assert (n == (size_t)chans * plane);
+  if (net->pending != GD_OK)
+    return net->pending;
+  net->last_t = t;
+  if (net->ensemble <= 1)
+    return net_eps_grid (net, x_t, t, eps_hat, err);
+
+  /* Self-ensemble: eps_hat of each flip (and transpose) of x_t, taken back
+   * to the original grid and averaged. */
+  memset (eps_hat, 0, n * sizeof *eps_hat);
+  for (k = 0; k < net->ensemble && status == GD_OK; k++)
+    {
+      int tw = (k & 4) ? height : width, th = (k & 4) ? width : height;
+      int a, b, c, sx, sy;
+
+      for (b = 0; b < th; b++)
+        for (a = 0; a < tw; a++)
+          {
+            ensemble_source (k, a, b, tw, th, &sx, &sy);
+            for (c = 0; c < chans; c++)
+              net->ens_x[c * plane + (size_t)b * tw + a]
+                  = x_t[c * plane + (size_t)sy * width + sx];
+          }
+      if (k & 4)
+        tiling_transpose (&net->tiling);
+      status = net_eps_grid (net, net->ens_x, t, net->ens_eps, err);
+      if (k & 4)
+        tiling_transpose (&net->tiling);
+      if (status != GD_OK)
+        break;
+      for (b = 0; b < th; b++)
+        for (a = 0; a < tw; a++)
+          {
+            ensemble_source (k, a, b, tw, th, &sx, &sy);
+            for (c = 0; c < chans; c++)
+              eps_hat[c * plane + (size_t)sy * width + sx]
+                  += net->ens_eps[c * plane + (size_t)b * tw + a];
+          }
+    }
+  if (status == GD_OK)
+    for (size_t i = 0; i < n; i++)
+      eps_hat[i] *= 1.0f / (float)net->ensemble;
+  return status;
 }

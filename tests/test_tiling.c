@@ -1,6 +1,7 @@
 /* test_tiling.c: the tile plan (cover, alignment, exact overlaps, weights
  * that sum to 1, the tile from a memory budget) and the tiled network
- * against one whole-image pass, with progress and cancel per tile. */
+ * against one whole-image pass, with progress and cancel per tile; the
+ * self-ensemble against a naive one. */
 #include "task-test.h"
 #include "tiling.h"
 
@@ -245,6 +246,235 @@ test_tiled_net (gd_model *model)
   free (tiled);
 }
 
+/* ------------------------------------------------------ self-ensemble */
+
+/* Naive dihedral transforms of a planar 3-channel image, composed from two
+ * elementary ones written out on their own: a quarter turn clockwise (w x h
+ * -> h x w) and a left-right mirror. */
+static void
+naive_turn (const float *in, int w, int h, float *out)
+{
+  /* out is h wide, w high: out(x', y') = in(y', h - 1 - x'). */
+  for (int c = 0; c < 3; c++)
+    for (int yo = 0; yo < w; yo++)
+      for (int xo = 0; xo < h; xo++)
+        out[(size_t)c * w * h + (size_t)yo * h + xo]
+            = in[(size_t)c * w * h + (size_t)(h - 1 - xo) * w + yo];
+}
+
+static void
+naive_mirror (const float *in, int w, int h, float *out)
+{
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        out[(size_t)c * w * h + (size_t)y * w + x]
+            = in[(size_t)c * w * h + (size_t)y * w + (w - 1 - x)];
+}
+
+/* g = turn^r after mirror^m applied to a (w x h); *ow, *oh its size. */
+static void
+naive_apply (const float *in, int w, int h, int r, int m, float *out,
+             float *tmp, int *ow, int *oh)
+{
+  size_t n = 3 * (size_t)w * h;
+
+  memcpy (out, in, n * sizeof *out);
+  if (m)
+    {
+      naive_mirror (out, w, h, tmp);
+      memcpy (out, tmp, n * sizeof *out);
+    }
+  for (int k = 0; k < r; k++)
+    {
+      naive_turn (out, w, h, tmp);
+      memcpy (out, tmp, n * sizeof *out);
+      int t = w;
+      w = h;
+      h = t;
+    }
+  *ow = w;
+  *oh = h;
+}
+
+/* ... and its inverse: mirror^m after turn^(4 - r). */
+static void
+naive_undo (const float *in, int w, int h, int r, int m, float *out,
+            float *tmp)
+{
+  size_t n = 3 * (size_t)w * h;
+
+  memcpy (out, in, n * sizeof *out);
+  for (int k = 0; k < (4 - r) % 4; k++)
+    {
+      naive_turn (out, w, h, tmp);
+      memcpy (out, tmp, n * sizeof *out);
+      int t = w;
+      w = h;
+      h = t;
+    }
+  if (m)
+    {
+      naive_mirror (out, w, h, tmp);
+      memcpy (out, tmp, n * sizeof *out);
+    }
+}
+
+/* The elements of each ensemble as (turns, mirror): 2 is the mirror, 4
+ * adds the half turn (so top-bottom too), 8 is the whole group. */
+static const int ensemble_members[8][2] = { { 0, 0 }, { 0, 1 }, { 2, 0 },
+                                            { 2, 1 }, { 1, 0 }, { 1, 1 },
+                                            { 3, 0 }, { 3, 1 } };
+
+/* The self-ensemble against the naive one (gd_model_eps on each turned or
+ * mirrored image, turned back and averaged), untiled and tiled; at 8 the
+ * result turns with the image exactly (so even tiled); progress counts
+ * every pass and a cancel stops inside the ensemble; sizes other than 1,
+ * 2, 4 and 8 are refused. */
+static void
+test_ensemble (gd_model *model)
+{
+  const int w = 37, h = 29, sizes[3] = { 2, 4, 8 };
+  const size_t n = 3 * (size_t)w * h;
+  float *x = malloc (n * sizeof *x), *ref = malloc (n * sizeof *x);
+  float *got = malloc (n * sizeof *x), *a = malloc (n * sizeof *x);
+  float *b = malloc (n * sizeof *x), *tmp = malloc (n * sizeof *x);
+  float *plain = malloc (n * sizeof *x);
+  gd_task_params p;
+  gd_net net;
+  gd_error err;
+  probe pr = { 0, 0, 0, 1, { 0 } };
+
+  for (size_t i = 0; i < n; i++)
+    x[i] = 0.5f * sinf (0.21f * (float)(i % w) + 0.37f * (float)(i / w))
+           + 0.4f * gd_rng_normal (9, 0, i);
+  gd_task_params_init (&p);
+  CHECK (p.ensemble == 1, "no self-ensemble by default (%d)", p.ensemble);
+  CHECK (gd_model_eps (model, x, w, h, 200.0, plain, &err) == GD_OK, "%s",
+         err.message);
+
+  for (int s = 0; s < 3; s++)
+    {
+      int size = sizes[s];
+      double worst = 0, scale = 0, moved = 0;
+
+      memset (ref, 0, n * sizeof *ref);
+      for (int k = 0; k < size; k++)
+        {
+          int r = ensemble_members[k][0], m = ensemble_members[k][1], tw, th;
+
+          naive_apply (x, w, h, r, m, a, tmp, &tw, &th);
+          CHECK (gd_model_eps (model, a, tw, th, 200.0, b, &err) == GD_OK,
+                 "%s", err.message);
+          naive_undo (b, tw, th, r, m, a, tmp);
+          for (size_t i = 0; i < n; i++)
+            ref[i] += a[i] / size;
+        }
+      p.ensemble = size;
+      p.tile_size = 0;
+      CHECK (gd_net_init (&net, model, &p, w, h, 1, &err) == GD_OK
+                 && gd_tiling_count (&net.tiling) == 1,
+             "ensemble %d: %s", size, err.message);
+      CHECK (gd_net_eps (&net, x, 200.0, got, n, &err) == GD_OK,
+             "ensemble %d: %s", size, err.message);
+      gd_net_free (&net);
+      for (size_t i = 0; i < n; i++)
+        {
+          worst = fmax (worst, fabs ((double)got[i] - ref[i]));
+          scale = fmax (scale, fabs ((double)ref[i]));
+          moved = fmax (moved, fabs ((double)got[i] - plain[i]));
+        }
+      CHECK (worst <= 1e-5 * scale,
+             "ensemble %d = the naive mean of the turned and mirrored passes "
+             "(max diff %.2g of %.2g)",
+             size, worst, scale);
+      CHECK (moved > 1e-3 * scale,
+             "ensemble %d differs from one pass (max diff %.2g)", size, moved);
+    }
+
+  /* At 8, tiled: eps_hat of the turned image is the turned eps_hat (every
+   * pass sees the same images on the same tiles). */
+  {
+    const int tw = 90, th = 70;
+    const size_t tn = 3 * (size_t)tw * th;
+    float *big = malloc (tn * sizeof *big), *turned = malloc (tn * sizeof *big);
+    float *e1 = malloc (tn * sizeof *big), *e2 = malloc (tn * sizeof *big);
+    float *e1t = malloc (tn * sizeof *big), *t2 = malloc (tn * sizeof *big);
+    double worst = 0, scale = 0;
+    int ow, oh;
+
+    for (size_t i = 0; i < tn; i++)
+      big[i] = 0.5f * sinf (0.13f * (float)(i % tw) + 0.29f * (float)(i / tw))
+               + 0.4f * gd_rng_normal (10, 0, i);
+    p.ensemble = 8;
+    p.tile_size = 64;
+    p.task_progress = on_tile;
+    p.task_progress_data = &pr;
+    CHECK (gd_net_init (&net, model, &p, tw, th, 2, &err) == GD_OK
+               && gd_tiling_count (&net.tiling) > 1,
+           "tiled ensemble: %s (%d tiles)", err.message,
+           gd_tiling_count (&net.tiling));
+    CHECK (gd_net_eps (&net, big, 200.0, e1, tn, &err) == GD_OK, "%s",
+           err.message);
+    CHECK (pr.calls == 8 * gd_tiling_count (&net.tiling) && pr.monotone
+               && pr.last.step == 8 && pr.last.steps == 16
+               && pr.last.total == 16 * gd_tiling_count (&net.tiling),
+           "progress counts the 8 passes (%d calls; step %d of %d, %d of %d)",
+           pr.calls, pr.last.step, pr.last.steps, pr.last.done,
+           pr.last.total);
+    /* Cancel in the third pass of the second evaluation. */
+    pr.cancel_at = pr.last.done + 2 * gd_tiling_count (&net.tiling) + 1;
+    CHECK (gd_net_eps (&net, big, 200.0, e2, tn, &err) == GD_ERR_CANCELLED
+               && pr.last.step == 11 && strstr (err.message, "cancelled"),
+           "cancel inside the ensemble (step %d): %s", pr.last.step,
+           err.message);
+    gd_net_free (&net);
+    pr.cancel_at = 0;
+    p.task_progress = NULL;
+
+    naive_apply (big, tw, th, 1, 0, turned, t2, &ow, &oh);
+    CHECK (gd_net_init (&net, model, &p, ow, oh, 1, &err) == GD_OK, "%s",
+           err.message);
+    CHECK (gd_net_eps (&net, turned, 200.0, e2, tn, &err) == GD_OK, "%s",
+           err.message);
+    gd_net_free (&net);
+    naive_apply (e1, tw, th, 1, 0, e1t, t2, &ow, &oh);
+    for (size_t i = 0; i < tn; i++)
+      {
+        worst = fmax (worst, fabs ((double)e2[i] - e1t[i]));
+        scale = fmax (scale, fabs ((double)e1t[i]));
+      }
+    CHECK (worst <= 1e-5 * scale,
+           "tiled, ensemble 8: turning the image turns eps_hat (max diff %.2g "
+           "of %.2g)",
+           worst, scale);
+    free (big);
+    free (turned);
+    free (e1);
+    free (e2);
+    free (e1t);
+    free (t2);
+  }
+
+  for (int bad = -1; bad <= 9; bad++)
+    if (bad != 1 && bad != 2 && bad != 4 && bad != 8)
+      {
+        p.ensemble = bad;
+        snprintf (err.message, sizeof err.message, "untouched");
+        CHECK (gd_net_init (&net, model, &p, w, h, 1, &err) == GD_ERR_INVALID
+                   && strstr (err.message, "1, 2, 4 or 8")
+                   && net.ens_x == NULL && net.tile_x == NULL,
+               "ensemble %d refused: %s", bad, err.message);
+      }
+  free (x);
+  free (ref);
+  free (got);
+  free (a);
+  free (b);
+  free (tmp);
+  free (plain);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -267,7 +497,10 @@ main (int argc, char **argv)
       test_plans (gd_model_get_info (model));
       test_budget (gd_model_get_info (model));
       if (k == 1)
-        test_tiled_net (model);
+        {
+          test_tiled_net (model);
+          test_ensemble (model);
+        }
       gd_model_free (model);
     }
   return test_summary (argv[0]);

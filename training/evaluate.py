@@ -78,13 +78,26 @@ def psnr(a, b):
 
 
 @torch.no_grad()
-def denoise_one_step(model, y, sigma, abar):
+def denoise_one_step(model, y, sigma, abar, ensemble=1):
     """y: (3, H, W) noisy, 0..1 scale.  Returns x0_hat on 0..1."""
     s = 2 * sigma
     t = t_of_sigma(abar, s)
     a = abar_at(abar, t)
     xt = math.sqrt(a) * (2 * y - 1)
-    eps = model.eps(xt[None].float(), torch.tensor([t], dtype=torch.float32))[0]
+    tt = torch.tensor([t], dtype=torch.float32)
+    if ensemble == 1:
+        eps = model.eps(xt[None].float(), tt)[0]
+    else:
+        # Geometric self-ensemble: eps_hat of each flip/rotation of x_t,
+        # mapped back and averaged.
+        eps = torch.zeros_like(xt)
+        for k in range(ensemble):
+            v = xt.flip(2) if k & 1 else xt
+            v = torch.rot90(v, k >> 1, dims=(1, 2))
+            e = model.eps(v[None].float(), tt)[0]
+            e = torch.rot90(e, -(k >> 1), dims=(1, 2))
+            eps += e.flip(2) if k & 1 else e
+        eps /= ensemble
     x0 = (xt - math.sqrt(1 - a) * eps) / math.sqrt(a)
     return ((x0 + 1) / 2).clamp(0, 1)
 
@@ -96,6 +109,8 @@ def main(argv=None):
     ap.add_argument("--sigma", type=float, default=25.0, help="on 0..255")
     ap.add_argument("--limit", type=int, default=0, help="first N images only")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ensemble", type=int, default=1, choices=(1, 2, 4, 8),
+                    help="average eps_hat over this many flips/rotations")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     model = load_any(args.model)
@@ -112,14 +127,14 @@ def main(argv=None):
         xf = torch.from_numpy(x.astype(np.float32) / 255.0).permute(2, 0, 1)
         g = torch.Generator().manual_seed(1000 + k)
         y = xf + sigma * torch.randn(xf.shape, generator=g)
-        den = denoise_one_step(model, y, sigma, abar)
+        den = denoise_one_step(model, y, sigma, abar, args.ensemble)
         y8 = (y.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
         d8 = (den * 255).round().byte().permute(1, 2, 0).numpy()
         before.append(psnr(x, y8))
         after.append(psnr(x, d8))
     print(f"{args.folder}: {len(names)} images, sigma {args.sigma:g}/255, "
           f"noisy {np.mean(before):.2f} dB -> one-step {np.mean(after):.2f} dB "
-          f"(t* = {t_of_sigma(abar, 2 * sigma):.2f}, {time.time() - start:.0f} s)")
+          f"(x{args.ensemble} ensemble, t* = {t_of_sigma(abar, 2 * sigma):.2f}, {time.time() - start:.0f} s)")
 
 
 if __name__ == "__main__":

@@ -150,8 +150,9 @@ def check_upscale(run, path, steps):
 
 
 def check_denoise(run, path, steps, sample):
-    """A noisy image: sigma given, estimated, one step; with the shipped
-    model the error against the clean image drops."""
+    """A noisy image: sigma given, estimated, one step, one step with the
+    self-ensemble; with the shipped model the error against the clean image
+    drops."""
     rng = np.random.default_rng(3)
     clean = pngfile.read(sample)[0][:96, 48:176] if sample else \
         pngfile.read(path("rgba8.png"))[0][..., :3]
@@ -164,7 +165,8 @@ def check_denoise(run, path, steps, sample):
         mse = ((a.astype(np.float64) - clean) ** 2).mean()
         return 10 * np.log10(255.0 ** 2 / max(mse, 1e-12))
 
-    for opts in (["--sigma", "25"], ["--sigma", "auto"], ["--one-step"]):
+    for opts in (["--sigma", "25"], ["--sigma", "auto"], ["--one-step"],
+                 ["--one-step", "--sigma", "25", "--ensemble", "8"]):
         out = path("denoised.png")
         proc = run("denoise", npath, "-o", out, "--steps", steps, *opts)
         what = "denoise " + " ".join(opts)
@@ -376,6 +378,10 @@ def main():
         "denoise", "strength given to denoise")
     bad(["img2img", inp, "-o", out, "--one-step"], "--one-step is an option "
         "of denoise", "one-step given to img2img")
+    for value in ("3", "16", "0", "two"):
+        bad(["denoise", inp, "-o", out, "--ensemble", value],
+            "--ensemble '%s': expected 1, 2, 4 or 8" % value,
+            f"ensemble {value}")
     bad(["denoise", inp, "-o", out, "--tile", "8"], "tile size",
         "a tile below the smallest")
     bad(["denoise", inp, "-o", out, "--memory", "2"], "--memory",
