@@ -142,7 +142,7 @@ static void
 test_runs (gd_model *model, const gd_image *in)
 {
   gd_task_params p;
-  gd_image a, b, c, zero, gray, grayrgb, outg, outrgb;
+  gd_image a, b, c, ens, zero, gray, grayrgb, outg, outrgb;
   progress_probe probe_state = { 0, 0, 0 };
   gd_error err;
   int ok;
@@ -174,6 +174,19 @@ test_runs (gd_model *model, const gd_image *in)
         CHECK (0, "result outside 0..1 at %d: %g", i, a.data[i]);
         break;
       }
+
+  /* A self-ensemble of 2: two passes per step, counted, another result. */
+  p.sampler.seed = 11;
+  p.ensemble = 2;
+  probe_state.calls = 0;
+  CHECK (gd_img2img (model, &p, in, &ens, &err) == GD_OK
+             && probe_state.calls == 6 && probe_state.total == 6
+             && gd_task_nfe (model, "img2img", &p, W, H, &err) == 6,
+         "ensemble 2: 6 passes (%d calls, total %d)", probe_state.calls,
+         probe_state.total);
+  CHECK (ens.data != NULL && mean_abs_diff (&a, &ens) > 1e-4,
+         "the ensemble changes the result");
+  p.ensemble = 1;
 
   p.strength = 0.0;
   probe_state.calls = 0;
@@ -209,6 +222,7 @@ test_runs (gd_model *model, const gd_image *in)
   gd_image_free (&a);
   gd_image_free (&b);
   gd_image_free (&c);
+  gd_image_free (&ens);
   gd_image_free (&zero);
   gd_image_free (&gray);
   gd_image_free (&grayrgb);
