@@ -43,6 +43,8 @@ typedef struct
   gdouble strength;                     /* img2img, inpaint, upscale: 0..1 */
   gint32 scale;                         /* upscale: 2 or 4 */
   gdouble sigma;                        /* denoise: 0..255, 0 = estimate it */
+  gint32 ensemble;                      /* denoise: 1, 2, 4 or 8 passes over
+                                           flips and turns, averaged */
   gint32 steps;                         /* 1..GD_T_MAX */
   gchar sampler[DIFFUSION_SAMPLER_MAX]; /* "" = DIFFUSION_DEFAULT_SAMPLER */
   gint32 seed;

@@ -27,7 +27,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "result, as in inpainting at the same strength. Alpha is kept as it is. "
     "The same seed gives the same pixels.",
     "gimp-diffusion-img2img",
-    { 0.0, 2, 0.0, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+    { 0.0, 2, 0.0, 1, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_INPAINT,
     INPAINT_PROC,
     "inpaint",
@@ -42,7 +42,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "does not show through). Pixels outside the selection never change. "
     "An empty selection is an error.",
     "gimp-diffusion-inpaint",
-    { 0.0, 2, 0.0, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+    { 0.0, 2, 0.0, 1, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_UPSCALE,
     UPSCALE_PROC,
     "upscale",
@@ -57,7 +57,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "from a noised resize, which takes fewer steps. Alpha is scaled as "
     "GIMP scales it. The selection is kept and scaled with the image.",
     "gimp-diffusion-upscale",
-    { 0.0, 2, 0.0, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+    { 0.0, 2, 0.0, 1, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_DENOISE,
     DENOISE_PROC,
     "denoise",
@@ -70,9 +70,12 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "minimum mean-square-error estimate. Pixels at pure black or white are "
     "taken as clipped after the noise: a first estimate gives each the "
     "value it most likely had before clipping (one more network "
-    "evaluation). With a selection only the selection changes.",
+    "evaluation). A self-ensemble of 2, 4 or 8 averages the model over as "
+    "many flips and turns of the image: a little less noise left (about "
+    "0.2 dB at 8, one step), as many times the time. With a selection only "
+    "the selection changes.",
     "gimp-diffusion-denoise",
-    { 0.0, 2, 0.0, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
+    { 0.0, 2, 0.0, 1, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
 };
 
 const DiffusionProcedure *
@@ -112,6 +115,11 @@ static const GimpParamDef diffusion_arg_sigma
     = { GIMP_PDB_FLOAT, "sigma",
         "Noise standard deviation on the 0..255 scale; 0 estimates it from "
         "the image" };
+static const GimpParamDef diffusion_arg_ensemble
+    = { GIMP_PDB_INT32, "ensemble",
+        "Self-ensemble: 1 (none), 2, 4 or 8; the model runs on as many "
+        "flips and turns of the image and the results are averaged (as many "
+        "times the time)" };
 static const GimpParamDef diffusion_args_common[] = {
   { GIMP_PDB_INT32, "steps", "Network evaluations, 1..1000" },
   { GIMP_PDB_STRING, "sampler",
@@ -147,7 +155,8 @@ diffusion_own_args (DiffusionTool tool, GimpParamDef *own)
       return 2;
     case DIFFUSION_DENOISE:
       own[0] = diffusion_arg_sigma;
-      return 1;
+      own[1] = diffusion_arg_ensemble;
+      return 2;
     default:
       g_return_val_if_reached (0);
     }
@@ -212,6 +221,10 @@ diffusion_vals_check (const DiffusionProcedure *proc, const DiffusionVals *vals)
   if (proc->tool == DIFFUSION_DENOISE
       && !(vals->sigma >= 0.0 && vals->sigma <= 255.0))
     return g_strdup_printf (_ ("sigma %g is outside 0..255"), vals->sigma);
+  if (proc->tool == DIFFUSION_DENOISE && vals->ensemble != 1
+      && vals->ensemble != 2 && vals->ensemble != 4 && vals->ensemble != 8)
+    return g_strdup_printf (_ ("self-ensemble %d is not 1, 2, 4 or 8"),
+                            vals->ensemble);
   if (vals->steps < 1 || vals->steps > GD_T_MAX)
     return g_strdup_printf (_ ("steps %d is outside 1..%d"), vals->steps,
                             GD_T_MAX);
@@ -244,6 +257,7 @@ diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
       break;
     case DIFFUSION_DENOISE:
       vals->sigma = param[k++].data.d_float;
+      vals->ensemble = param[k++].data.d_int32;
       break;
     default:
       g_return_val_if_reached (NULL);

@@ -22,6 +22,8 @@ diffusion_task_params (const DiffusionProcedure *proc,
   params->strength = vals->strength;
   params->scale = vals->scale;
   params->sigma = vals->sigma;
+  if (proc->tool == DIFFUSION_DENOISE)
+    params->ensemble = vals->ensemble;
   /* ddim's eta: the core's per-tool default (inpaint and upscale steer
    * every step and need fresh noise); the dialog does not offer it. */
   params->sampler.eta = diffusion_tool_eta (proc->task);

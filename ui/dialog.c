@@ -491,6 +491,16 @@ diffusion_dialog_scale_changed (GtkWidget *combo, DiffusionDialog *d)
 }
 
 static void
+diffusion_dialog_ensemble_changed (GtkWidget *combo, DiffusionDialog *d)
+{
+  gint value;
+
+  if (gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (combo), &value))
+    d->vals->ensemble = value;
+  diffusion_dialog_changed (d);
+}
+
+static void
 diffusion_dialog_sampler_changed (GtkComboBox *combo, DiffusionDialog *d)
 {
   gchar *name = gtk_combo_box_text_get_active_text (GTK_COMBO_BOX_TEXT (combo));
@@ -672,6 +682,20 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
       diffusion_dialog_control (
           d, "sigma-estimate", d->sigma_label,
           _ ("What sigma 0 uses: the noise level measured on the image"));
+      combo = gimp_int_combo_box_new (_ ("Off"), 1, _ ("2 passes"), 2,
+                                      _ ("4 passes"), 4, _ ("8 passes"), 8,
+                                      NULL);
+      gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo),
+                                     vals->ensemble);
+      g_signal_connect (combo, "changed",
+                        G_CALLBACK (diffusion_dialog_ensemble_changed), d);
+      gimp_table_attach_aligned (GTK_TABLE (table), 0, row++,
+                                 _ ("Self-e_nsemble:"), 0.0, 0.5, combo, 2,
+                                 FALSE);
+      diffusion_dialog_control (
+          d, "ensemble", combo,
+          _ ("Run the model on flips and turns of the image and average: a "
+             "little less noise left, as many times the time"));
       break;
 
     default:

@@ -47,7 +47,7 @@ TOOL_CONTROLS = {
     "img2img": ["strength"],
     "inpaint": ["strength"],
     "upscale": ["scale", "strength"],
-    "denoise": ["sigma", "sigma-estimate"],
+    "denoise": ["sigma", "sigma-estimate", "ensemble"],
 }
 
 
@@ -249,7 +249,7 @@ def main():
         h, w = photo.shape[:2]
         sel = f"(gd-ellipse img {w // 4} {h // 4} {w // 2} {h // 2} 0)"
         own = {"img2img": [0.5], "inpaint": [1.0], "upscale": [2, 0.6],
-               "denoise": [20.0]}
+               "denoise": [20.0, 1]}
         if not args.dialogs_only:
             for tool in TOOL_CONTROLS:
                 check_undo(gui, tool, path, photo, sel, own[tool], steps)
@@ -372,7 +372,7 @@ def check_dialog(gui, tool, path, dialogs, sel):
     start = time.time()
     ok, text = gui.send(
         f"(let* ((img {img}) (d (car (gimp-image-get-active-drawable img))))"
-        f" {call(tool, 'RUN-INTERACTIVE', [0] * (2 if tool == 'upscale' else 1), 0)} #t)")
+        f" {call(tool, 'RUN-INTERACTIVE', [0] * (2 if tool in ('upscale', 'denoise') else 1), 0)} #t)")
     check(ok, f"{name}: the dialog's OK runs the tool ({text.strip()[:200]}, "
           f"{time.time() - start:.1f} s)")
     ok, info = save(gui, img, path(name + ".out.png"))
@@ -446,7 +446,8 @@ def check_progress(gui, tool, path, sel, own, steps, image=None):
     image = image or path("undo-" + tool + ".png")
     prep = sel if tool == "inpaint" else ""
     value = own[1] if tool == "upscale" else own[0]
-    scale = own[0] if tool == "upscale" else 0
+    scale = own[0] if tool == "upscale" else own[1] if tool == "denoise" \
+        else 0
     ok, text = gui.send(
         f"(let* ((img (gd-load {scheme_string(image)}"
         f")) (d (car (gimp-image-get-active-drawable img)))) {prep} "
@@ -619,7 +620,7 @@ def check_german(args, env, home, path, dialogs, photo):
               f"(let* ((img (gd-load {scheme_string(path('dialog-de.png'))}))"
               " (d (car (gimp-image-get-active-drawable img))))"
               " (catch #f (plug-in-diffusion-denoise RUN-INTERACTIVE img d"
-              " 0 0 \"\" 0 \"\"))))")
+              " 0 0 0 \"\" 0 \"\"))))")
     proc = subprocess.run(
         [args.gimp.replace("gimp-2.10", "gimp-console-2.10"), "-i", "-d",
          "-f", "-b", script, "-b", "(gimp-quit 0)"],

@@ -386,7 +386,7 @@ def main():
         "img2img": [0.5],
         "inpaint": [1.0],
         "upscale": [2, 0.5],
-        "denoise": [0.0],
+        "denoise": [0.0, 1],
     }
     # Generic checks, once.
     s.case("img2img-outside", "rgba", "outside",
@@ -422,7 +422,9 @@ def main():
     s.case("upscale-badscale", "rgba", "none",
            call("upscale", NI, 3, 0.5, st, "ddim", 1, ""))
     s.case("denoise-badsigma", "rgba", "none",
-           call("denoise", NI, 300.0, st, "ddim", 1, ""))
+           call("denoise", NI, 300.0, 1, st, "ddim", 1, ""))
+    s.case("denoise-badensemble", "rgba", "none",
+           call("denoise", NI, 20.0, 3, st, "ddim", 1, ""))
     for tool, own in tools.items():
         prep = "ellipse" if tool == "inpaint" else "none"
         t = tool
@@ -436,7 +438,7 @@ def main():
                call(t, NI, *own, st, "ddim", 1, args.model))
         s.case(f"{t}-rgb", "rgb", prep, call(t, NI, *own, st, "ddim", 1, ""))
         gray_own = [4, 0.5] if tool == "upscale" else \
-            [20.0] if tool == "denoise" else own
+            [20.0, 1] if tool == "denoise" else own
         s.case(f"{t}-gray16", "gray16", prep,
                call(t, NI, *gray_own, st, "ddim", 1, ""))
         s.case(f"{t}-float", "rgba", "float-ellipse" if tool == "inpaint"
@@ -696,6 +698,8 @@ def check_specific(s, rgba, images, args):
 
     refused(s, "denoise-badsigma", "sigma 300 is outside 0..255")
     unchanged(s, "denoise-badsigma", rgba)
+    refused(s, "denoise-badensemble", "self-ensemble 3 is not 1, 2, 4 or 8")
+    unchanged(s, "denoise-badensemble", rgba)
 
 
 # ------------------------------------------------- groups, floating, masks
@@ -744,7 +748,7 @@ LAYER_CASES = {
 
 def add_layer_cases(s, st):
     own = {"img2img": [0.5], "inpaint": [1.0], "upscale": [2, 0.5],
-           "denoise": [20.0]}
+           "denoise": [20.0, 1]}
     for name, (prep, _) in LAYER_CASES.items():
         tool = name.split("-")[0]
         s.case_items(name, "rgba", prep,
@@ -865,9 +869,11 @@ def add_quality_cases(s, args):
     q = scheme_string(os.path.abspath(args.quality_model))
     s.forms.append("(gimp-message \"quality cases\")")
     s.case("q-denoise", "q-noisy", "none",
-           f"(plug-in-diffusion-denoise {NI} img d 0 4 \"ddim\" 1 {q})")
+           f"(plug-in-diffusion-denoise {NI} img d 0 1 4 \"ddim\" 1 {q})")
     s.case("q-denoise1", "q-noisy", "none",
-           f"(plug-in-diffusion-denoise {NI} img d 25 1 \"ddim\" 1 {q})")
+           f"(plug-in-diffusion-denoise {NI} img d 25 1 1 \"ddim\" 1 {q})")
+    s.case("q-denoise1x8", "q-noisy", "none",
+           f"(plug-in-diffusion-denoise {NI} img d 25 8 1 \"ddim\" 1 {q})")
     s.case("q-upscale", "q-small", "none",
            f"(plug-in-diffusion-upscale {NI} img d 2 0.5 10 \"ddim\" 1 {q})")
     s.case("q-inpaint", "q-photo", "hole",
@@ -878,15 +884,21 @@ def add_quality_cases(s, args):
 def check_quality(s, args):
     qd = s.quality
     photo = qd["photo"].astype(float)
-    for name in ("q-denoise", "q-denoise1", "q-upscale", "q-inpaint"):
+    for name in ("q-denoise", "q-denoise1", "q-denoise1x8", "q-upscale",
+                 "q-inpaint"):
         check(s.status(name) == "ok",
               f"{name}: succeeds ({s.info(name, 'message')})")
     noisy_psnr = psnr(np.rint(qd["noisy"]), photo)
-    for name in ("q-denoise", "q-denoise1"):
+    for name in ("q-denoise", "q-denoise1", "q-denoise1x8"):
         got = psnr(s.out(name), photo)
         check(got > noisy_psnr + 6,
               f"{name}: {got:.2f} dB from the noisy {noisy_psnr:.2f} dB "
               f"(more than +6 dB)")
+    one, eight = psnr(s.out("q-denoise1"), photo), \
+        psnr(s.out("q-denoise1x8"), photo)
+    check(eight > one + 0.05,
+          f"q-denoise1x8: the self-ensemble of 8 lowers the error "
+          f"({one:.2f} -> {eight:.2f} dB)")
     up = s.out("q-upscale").astype(float)
     nearest = np.repeat(np.repeat(np.rint(qd["small"]), 2, 0), 2, 1)
     if up.shape == photo.shape:

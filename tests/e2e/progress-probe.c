@@ -31,7 +31,8 @@ query (void)
     { GIMP_PDB_STRING, "procedure", "The diffusion procedure to call" },
     { GIMP_PDB_FLOAT, "value", "strength, or sigma for denoise" },
     { GIMP_PDB_INT32, "scale",
-      "upscale's scale (others: unused); -1: call with one argument "
+      "upscale's scale, denoise's ensemble (others: unused); -1: call "
+      "with one argument "
       "too few (the model), to see the callee refuse" },
     { GIMP_PDB_INT32, "steps", "steps" },
     { GIMP_PDB_STRING, "sampler", "sampler" },
@@ -116,6 +117,8 @@ run (const gchar *name, gint nparams, const GimpParam *param,
   call[n++].data.d_image = param[1].data.d_image;
   call[n].type = GIMP_PDB_DRAWABLE;
   call[n++].data.d_drawable = param[2].data.d_drawable;
+  /* The tool's own arguments: upscale (scale, strength), denoise (sigma,
+   * ensemble), the others (strength). */
   if (strcmp (proc, "plug-in-diffusion-upscale") == 0)
     {
       call[n].type = GIMP_PDB_INT32;
@@ -123,6 +126,11 @@ run (const gchar *name, gint nparams, const GimpParam *param,
     }
   call[n].type = GIMP_PDB_FLOAT;
   call[n++].data.d_float = param[4].data.d_float;
+  if (strcmp (proc, "plug-in-diffusion-denoise") == 0)
+    {
+      call[n].type = GIMP_PDB_INT32;
+      call[n++].data.d_int32 = param[5].data.d_int32;
+    }
   call[n].type = GIMP_PDB_INT32;
   call[n++].data.d_int32 = param[6].data.d_int32;
   call[n].type = GIMP_PDB_STRING;
