@@ -94,8 +94,8 @@ void gd_net_free (gd_net *net);
 
 /* gd_eps_fn over gd_net: eps_hat for the whole grid x_t (planar, 3 x height
  * x width); with a self-ensemble the mean of the eps_hat of the flipped
- * (and transposed) x_t, each taken back to the grid.  GD_ERR_CANCELLED when a progress callback asks to stop; a
- * pending error is returned at once. */
+ * (and transposed) x_t, each taken back to the grid.  GD_ERR_CANCELLED when a
+ * progress callback asks to stop; a pending error is returned at once. */
 int gd_net_eps (void *net, const float *x_t, double t, float *eps_hat, size_t n,
                 gd_error *err);
 

@@ -474,8 +474,8 @@ test_ensemble_quality (gd_model *model, const gd_image *clean)
       psnr[k] = test_psnr (&out, clean);
       gd_image_free (&out);
     }
-  printf ("one step, sigma 25: %.2f dB, self-ensemble of 8: %.2f dB\n",
-          psnr[0], psnr[1]);
+  printf ("one step, sigma 25: %.2f dB, self-ensemble of 8: %.2f dB\n", psnr[0],
+          psnr[1]);
   CHECK (psnr[1] > psnr[0] + 0.05,
          "the self-ensemble lowers the error (%.2f -> %.2f dB)", psnr[0],
          psnr[1]);

@@ -272,59 +272,54 @@ naive_mirror (const float *in, int w, int h, float *out)
             = in[(size_t)c * w * h + (size_t)y * w + (w - 1 - x)];
 }
 
+/* In place: img (w x h) turned a quarter (turn) or mirrored; *w, *h
+ * follow. */
+static void
+naive_step (float *img, int *w, int *h, int turn, float *tmp)
+{
+  int t = *w;
+
+  if (turn)
+    {
+      naive_turn (img, *w, *h, tmp);
+      *w = *h;
+      *h = t;
+    }
+  else
+    naive_mirror (img, *w, *h, tmp);
+  memcpy (img, tmp, 3 * (size_t)*w * *h * sizeof *img);
+}
+
 /* g = turn^r after mirror^m applied to a (w x h); *ow, *oh its size. */
 static void
 naive_apply (const float *in, int w, int h, int r, int m, float *out,
              float *tmp, int *ow, int *oh)
 {
-  size_t n = 3 * (size_t)w * h;
-
-  memcpy (out, in, n * sizeof *out);
+  memcpy (out, in, 3 * (size_t)w * h * sizeof *out);
   if (m)
-    {
-      naive_mirror (out, w, h, tmp);
-      memcpy (out, tmp, n * sizeof *out);
-    }
+    naive_step (out, &w, &h, 0, tmp);
   for (int k = 0; k < r; k++)
-    {
-      naive_turn (out, w, h, tmp);
-      memcpy (out, tmp, n * sizeof *out);
-      int t = w;
-      w = h;
-      h = t;
-    }
+    naive_step (out, &w, &h, 1, tmp);
   *ow = w;
   *oh = h;
 }
 
 /* ... and its inverse: mirror^m after turn^(4 - r). */
 static void
-naive_undo (const float *in, int w, int h, int r, int m, float *out,
-            float *tmp)
+naive_undo (const float *in, int w, int h, int r, int m, float *out, float *tmp)
 {
-  size_t n = 3 * (size_t)w * h;
-
-  memcpy (out, in, n * sizeof *out);
+  memcpy (out, in, 3 * (size_t)w * h * sizeof *out);
   for (int k = 0; k < (4 - r) % 4; k++)
-    {
-      naive_turn (out, w, h, tmp);
-      memcpy (out, tmp, n * sizeof *out);
-      int t = w;
-      w = h;
-      h = t;
-    }
+    naive_step (out, &w, &h, 1, tmp);
   if (m)
-    {
-      naive_mirror (out, w, h, tmp);
-      memcpy (out, tmp, n * sizeof *out);
-    }
+    naive_step (out, &w, &h, 0, tmp);
 }
 
 /* The elements of each ensemble as (turns, mirror): 2 is the mirror, 4
  * adds the half turn (so top-bottom too), 8 is the whole group. */
-static const int ensemble_members[8][2] = { { 0, 0 }, { 0, 1 }, { 2, 0 },
-                                            { 2, 1 }, { 1, 0 }, { 1, 1 },
-                                            { 3, 0 }, { 3, 1 } };
+static const int ensemble_members[8][2]
+    = { { 0, 0 }, { 0, 1 }, { 2, 0 }, { 2, 1 },
+        { 1, 0 }, { 1, 1 }, { 3, 0 }, { 3, 1 } };
 
 /* The self-ensemble against the naive one (gd_model_eps on each turned or
  * mirrored image, turned back and averaged), untiled and tiled; at 8 the
@@ -364,8 +359,8 @@ test_ensemble (gd_model *model)
           int r = ensemble_members[k][0], m = ensemble_members[k][1], tw, th;
 
           naive_apply (x, w, h, r, m, a, tmp, &tw, &th);
-          CHECK (gd_model_eps (model, a, tw, th, 200.0, b, &err) == GD_OK,
-                 "%s", err.message);
+          CHECK (gd_model_eps (model, a, tw, th, 200.0, b, &err) == GD_OK, "%s",
+                 err.message);
           naive_undo (b, tw, th, r, m, a, tmp);
           for (size_t i = 0; i < n; i++)
             ref[i] += a[i] / size;
@@ -420,8 +415,7 @@ test_ensemble (gd_model *model)
                && pr.last.step == 8 && pr.last.steps == 16
                && pr.last.total == 16 * gd_tiling_count (&net.tiling),
            "progress counts the 8 passes (%d calls; step %d of %d, %d of %d)",
-           pr.calls, pr.last.step, pr.last.steps, pr.last.done,
-           pr.last.total);
+           pr.calls, pr.last.step, pr.last.steps, pr.last.done, pr.last.total);
     /* Cancel in the third pass of the second evaluation. */
     pr.cancel_at = pr.last.done + 2 * gd_tiling_count (&net.tiling) + 1;
     CHECK (gd_net_eps (&net, big, 200.0, e2, tn, &err) == GD_ERR_CANCELLED
@@ -462,8 +456,8 @@ test_ensemble (gd_model *model)
         p.ensemble = bad;
         snprintf (err.message, sizeof err.message, "untouched");
         CHECK (gd_net_init (&net, model, &p, w, h, 1, &err) == GD_ERR_INVALID
-                   && strstr (err.message, "1, 2, 4 or 8")
-                   && net.ens_x == NULL && net.tile_x == NULL,
+                   && strstr (err.message, "1, 2, 4 or 8") && net.ens_x == NULL
+                   && net.tile_x == NULL,
                "ensemble %d refused: %s", bad, err.message);
       }
   free (x);

@@ -480,23 +480,16 @@ diffusion_dialog_int_changed (GtkAdjustment *adj, gint32 *value)
   diffusion_dialog_changed (d);
 }
 
+/* A GimpIntComboBox's choice into *value (upscale's scale, denoise's
+ * self-ensemble). */
 static void
-diffusion_dialog_scale_changed (GtkWidget *combo, DiffusionDialog *d)
+diffusion_dialog_int_combo_changed (GtkWidget *combo, gint32 *value)
 {
-  gint value;
+  DiffusionDialog *d = g_object_get_data (G_OBJECT (combo), "diffusion-dialog");
+  gint active;
 
-  if (gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (combo), &value))
-    d->vals->scale = value;
-  diffusion_dialog_changed (d);
-}
-
-static void
-diffusion_dialog_ensemble_changed (GtkWidget *combo, DiffusionDialog *d)
-{
-  gint value;
-
-  if (gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (combo), &value))
-    d->vals->ensemble = value;
+  if (gimp_int_combo_box_get_active (GIMP_INT_COMBO_BOX (combo), &active))
+    *value = active;
   diffusion_dialog_changed (d);
 }
 
@@ -634,8 +627,10 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
     case DIFFUSION_UPSCALE:
       combo = gimp_int_combo_box_new (_ ("2 times"), 2, _ ("4 times"), 4, NULL);
       gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo), vals->scale);
+      g_object_set_data (G_OBJECT (combo), "diffusion-dialog", d);
       g_signal_connect (combo, "changed",
-                        G_CALLBACK (diffusion_dialog_scale_changed), d);
+                        G_CALLBACK (diffusion_dialog_int_combo_changed),
+                        &vals->scale);
       gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("Sc_ale:"),
                                  0.0, 0.5, combo, 2, FALSE);
       diffusion_dialog_control (
@@ -682,13 +677,15 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
       diffusion_dialog_control (
           d, "sigma-estimate", d->sigma_label,
           _ ("What sigma 0 uses: the noise level measured on the image"));
-      combo = gimp_int_combo_box_new (_ ("Off"), 1, _ ("2 passes"), 2,
-                                      _ ("4 passes"), 4, _ ("8 passes"), 8,
-                                      NULL);
+      combo
+          = gimp_int_combo_box_new (_ ("Off"), 1, _ ("2 passes"), 2,
+                                    _ ("4 passes"), 4, _ ("8 passes"), 8, NULL);
       gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo),
                                      vals->ensemble);
+      g_object_set_data (G_OBJECT (combo), "diffusion-dialog", d);
       g_signal_connect (combo, "changed",
-                        G_CALLBACK (diffusion_dialog_ensemble_changed), d);
+                        G_CALLBACK (diffusion_dialog_int_combo_changed),
+                        &vals->ensemble);
       gimp_table_attach_aligned (GTK_TABLE (table), 0, row++,
                                  _ ("Self-e_nsemble:"), 0.0, 0.5, combo, 2,
                                  FALSE);

@@ -401,8 +401,7 @@ parse_args (int argc, char **argv, cli_args *a)
           { "kernel", required_argument, NULL, OPT_KERNEL },
           { "sigma", required_argument, NULL, OPT_SIGMA },
           { "one-step", no_argument, NULL, OPT_ONE_STEP },
-          { "no-clip-correction", no_argument, NULL,
-            OPT_NO_CLIP_CORRECTION },
+          { "no-clip-correction", no_argument, NULL, OPT_NO_CLIP_CORRECTION },
           { "ensemble", required_argument, NULL, OPT_ENSEMBLE },
           { "memory", required_argument, NULL, OPT_MEMORY },
           { "tile", required_argument, NULL, OPT_TILE },
@@ -502,8 +501,7 @@ parse_args (int argc, char **argv, cli_args *a)
         break;
       case OPT_ENSEMBLE:
         if (parse_long (optarg, 1, 8, &lv) != 0 || (lv & (lv - 1)) != 0)
-          return usage_error ("--ensemble '%s': expected 1, 2, 4 or 8",
-                              optarg);
+          return usage_error ("--ensemble '%s': expected 1, 2, 4 or 8", optarg);
         p->ensemble = (int)lv;
         break;
       case OPT_MEMORY:
