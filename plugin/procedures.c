@@ -66,9 +66,10 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     N_ ("Remove noise from a photograph"),
     "The photograph is taken as the diffusion state x_t* at the timestep "
     "whose noise level is sigma (on the 0..255 scale; 0 estimates it from "
-    "the image) and the model samples it back to t = 0. One step gives the "
-    "minimum mean-square-error estimate. Pixels at pure black or white are "
-    "taken as clipped after the noise: a first estimate gives each the "
+    "the image) and the model samples it back to t = 0. One step (steps 1) "
+    "gives the minimum mean-square-error estimate at that noise level. "
+    "Pixels at pure black or white are taken as clipped after the noise: a "
+    "first estimate gives each the "
     "value it most likely had before clipping (one more network "
     "evaluation). A self-ensemble of 2, 4 or 8 averages the model over as "
     "many flips and turns of the image: a little less noise left (about "

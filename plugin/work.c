@@ -23,7 +23,12 @@ diffusion_task_params (const DiffusionProcedure *proc,
   params->scale = vals->scale;
   params->sigma = vals->sigma;
   if (proc->tool == DIFFUSION_DENOISE)
-    params->ensemble = vals->ensemble;
+    {
+      params->ensemble = vals->ensemble;
+      /* One step is x0_hat at the noise level itself (the CLI's
+       * --one-step), not a sampler step from the next integer t. */
+      params->one_step = vals->steps == 1;
+    }
   /* ddim's eta: the core's per-tool default (inpaint and upscale steer
    * every step and need fresh noise); the dialog does not offer it. */
   params->sampler.eta = diffusion_tool_eta (proc->task);

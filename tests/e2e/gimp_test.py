@@ -894,6 +894,22 @@ def check_quality(s, args):
         check(got > noisy_psnr + 6,
               f"{name}: {got:.2f} dB from the noisy {noisy_psnr:.2f} dB "
               f"(more than +6 dB)")
+    # Steps 1 is the one-step estimate: the CLI's --one-step pixels.
+    if args.cli:
+        out = s.path("cli-q-denoise1x8.png")
+        proc = subprocess.run(
+            [args.cli, "denoise", s.path("q-noisy.png"), "-o", out,
+             "--model", args.quality_model, "--sigma", "25", "--one-step",
+             "--ensemble", "8", "--seed", "1", "--quiet"],
+            capture_output=True, text=True, timeout=600)
+        if proc.returncode == 0:
+            worst = np.abs(pngfile.read(out)[0].astype(int)[..., :3] -
+                           s.out("q-denoise1x8").astype(int)[..., :3]).max()
+            check(worst <= 1, "q-denoise1x8: steps 1 gives the CLI's "
+                  f"--one-step --ensemble 8 pixels within one level "
+                  f"(max {worst})")
+        else:
+            check(False, f"q-denoise1x8: the CLI runs ({proc.stderr.strip()})")
     one, eight = psnr(s.out("q-denoise1"), photo), \
         psnr(s.out("q-denoise1x8"), photo)
     check(eight > one + 0.05,
