@@ -115,10 +115,28 @@ typedef enum
   GD_SPACING_LAMBDA       /* uniform in lambda (logSNR) from t0 to t = 1 */
 } gd_spacing;
 
+/* The samplers (DESIGN.md, "Samplers"). */
+typedef enum
+{
+  GD_SAMPLER_DDPM = 0,          /* "ddpm": ancestral, every step */
+  GD_SAMPLER_DDIM,              /* "ddim" (eta) */
+  GD_SAMPLER_SKIP_STEP,         /* "skip-step": q(x_s | x_t, x0_hat) */
+  GD_SAMPLER_DPM_SOLVER_2,      /* "dpm-solver-2" */
+  GD_SAMPLER_DPM_SOLVER_3,      /* "dpm-solver-3" */
+  GD_SAMPLER_DPM_SOLVER_PP_2M   /* "dpm-solver++2m" */
+} gd_sampler_kind;
+
+#define GD_SAMPLER_COUNT 6
+
+/* The sampler's name ("ddim", ...), or NULL for a value out of range. */
+const char *gd_sampler_name (gd_sampler_kind kind);
+/* GD_OK and *kind set, or GD_ERR_INVALID (and *kind untouched) with a
+ * message listing the names. */
+int gd_sampler_from_name (const char *name, gd_sampler_kind *kind,
+                          gd_error *err);
 typedef struct
 {
-  const char *sampler; /* "ddpm", "ddim", "skip-step", "dpm-solver-2",
-                          "dpm-solver-3", "dpm-solver++2m" */
+  gd_sampler_kind kind;
   int steps;           /* network evaluations asked for (ddpm: ignored) */
   double eta;          /* ddim only: 0 deterministic, 1 stochastic */
   gd_spacing spacing;
@@ -130,16 +148,20 @@ typedef struct
 
 void gd_sampler_params_init (gd_sampler_params *p); /* ddim, 20 steps */
 
-/* NULL-terminated list of sampler names, for UIs. */
+/* NULL-terminated list of sampler names in gd_sampler_kind order, for UIs. */
 const char *const *gd_sampler_names (void);
-int gd_sampler_is_known (const char *name);
+/* Whether a run draws noise at its steps: ddpm, skip-step, ddim with
+ * eta > 0. */
+int gd_sampler_is_stochastic (const gd_sampler_params *p);
 /* How many network evaluations a run will make from t0 (0 when p or t0 is
  * invalid): t0 for ddpm, min(steps, t0) for ddim and skip-step, steps for
  * the DPM-Solvers (1 when t0 = 1). */
 int gd_sampler_nfe (const gd_sampler_params *p, int t0);
 
 /* How the tools steer a run (inpaint, upscale).  Every member may be NULL;
- * hooks = NULL is plain sampling.
+ * hooks = NULL is plain sampling.  A hook returns GD_OK, or an error
+ * status (with its message already in the run's gd_error, which the hook
+ * holds through user_data) that ends the run with that status.
  * x0_hat: after every network evaluation (at t, the evaluation's timestep,
  *   DPM-Solver's intermediate points included), on x0_hat = (x_t -
  *   sqrt(1-abar_t) eps_hat) / sqrt(abar_t) after clipping; the sampler
@@ -150,8 +172,8 @@ int gd_sampler_nfe (const gd_sampler_params *p, int t0);
  *   that the noise depends on image coordinates, not on the layout. */
 typedef struct
 {
-  void (*x0_hat) (void *user_data, float *x0_hat, size_t n, double t);
-  void (*x_s) (void *user_data, float *x_s, size_t n, double s, int step);
+  int (*x0_hat) (void *user_data, float *x0_hat, size_t n, double t);
+  int (*x_s) (void *user_data, float *x_s, size_t n, double s, int step);
   void *user_data;
   const uint64_t *noise_index;
 } gd_sampler_hooks;
@@ -293,8 +315,28 @@ typedef struct
 
 void gd_task_params_init (gd_task_params *p);
 
-/* What a tool does when the user says nothing: the one place the CLI's and
- * the plug-in's defaults come from (docs/tools.md gives the reasons). */
+/* ---------------------------------------------------------------- tools */
+
+/* The four tools.  Each tool's policy (defaults, evaluation count, what
+ * runs) lives once in the core (tool.c): the CLI, the GIMP front ends and
+ * the dialogs' time estimates call the functions below. */
+typedef enum
+{
+  GD_TOOL_IMG2IMG = 0,
+  GD_TOOL_INPAINT,
+  GD_TOOL_UPSCALE,
+  GD_TOOL_DENOISE
+} gd_tool;
+
+#define GD_TOOL_COUNT 4
+
+/* "img2img", "inpaint", "upscale", "denoise"; NULL out of range. */
+const char *gd_tool_name (gd_tool tool);
+/* GD_OK and *tool set, or GD_ERR_INVALID (and *tool untouched). */
+int gd_tool_from_name (const char *name, gd_tool *tool, gd_error *err);
+
+/* What a tool does when the user says nothing (docs/tools.md gives the
+ * reasons). */
 typedef struct
 {
   double strength; /* img2img, inpaint, upscale (denoise: unused) */
@@ -303,10 +345,11 @@ typedef struct
   int steps;       /* network evaluations */
 } gd_tool_defaults;
 
-/* tool: "img2img", "inpaint", "upscale" or "denoise"; GD_ERR_INVALID (and
- * *d untouched) for any other name. */
-int gd_tool_defaults_get (const char *tool, gd_tool_defaults *d,
-                          gd_error *err);
+/* GD_ERR_INVALID (and *d untouched) for a tool out of range. */
+int gd_tool_defaults_get (gd_tool tool, gd_tool_defaults *d, gd_error *err);
+
+/* gd_task_params_init, then the tool's defaults (strength, eta, steps). */
+int gd_tool_params_init (gd_tool tool, gd_task_params *p, gd_error *err);
 
 /* img2img (SDEdit): noise `in` to t0 = strength * T with q(x_t0 | x0) and
  * sample back.  `out` is allocated with the same size and channels. */
@@ -350,21 +393,40 @@ int gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
 /* The noise standard deviation of an image on the 0..255 scale, by a
  * robust estimator (median absolute deviation of a fine residual), or -1
  * when it cannot tell (smaller than 3 x 3, every pixel clipped, no
- * memory). */
+ * memory).  The estimator alone: a tool asks gd_tool_estimate_sigma. */
 double gd_estimate_sigma (const gd_image *in);
 
-/* How many network evaluations a task will make (tiles included), for time
- * estimates; -1 with err set when the parameters are invalid.  task:
- * "img2img", "inpaint", "upscale" or "denoise"; width x height is the
- * input's size.  inpaint: the count for a mask over the whole image (the
- * network runs only around the mask, so it is an upper bound).  denoise
- * with sigma <= 0 and not one_step: refused, as the count depends on the
- * estimate (call gd_estimate_sigma and pass it); with clip_correction the
- * count includes its evaluation (made only when a value is clipped, so an
- * upper bound). */
-int gd_task_nfe (const gd_model *model, const char *task,
-                 const gd_task_params *p, int width, int height,
+/* denoise's sigma when none is given (sigma <= 0): the one policy of the
+ * CLI, the GIMP front ends, their dialogs and gd_denoise.  The estimate on
+ * the central GD_SIGMA_REGION square of `in` (the whole image when smaller;
+ * the whole image too when the square cannot tell), at least
+ * GD_SIGMA_FLOOR (a noise-free image still runs, from the smallest t).
+ * -1 with err set when the image cannot tell (too small, or every pixel
+ * clipped). */
+#define GD_SIGMA_REGION 1024
+#define GD_SIGMA_FLOOR 0.01
+double gd_tool_estimate_sigma (const gd_image *in, gd_error *err);
+
+/* Runs a tool: the one dispatch of the CLI and the GIMP front ends.
+ * mask (1 channel, in's size, 0..1) is the selection: required by inpaint;
+ * img2img with a mask refines the selection in place, its surroundings
+ * steering it (gd_inpaint with refine_hole and inpaint's eta); upscale and
+ * denoise refuse one.  denoise with sigma <= 0 takes
+ * gd_tool_estimate_sigma. */
+int gd_tool_run (gd_model *model, gd_tool tool, const gd_task_params *p,
+                 const gd_image *in, const gd_image *mask, gd_image *out,
                  gd_error *err);
+
+/* How many network passes a tool will make (tiles and self-ensemble
+ * included) on a width x height input, for time estimates; -1 with err set
+ * when the parameters are invalid.  inpaint: the count for a mask over the
+ * whole image (the network runs only around the mask, so it is an upper
+ * bound).  denoise with sigma <= 0 and not one_step: refused, as the count
+ * depends on the estimate (call gd_tool_estimate_sigma and pass it); with
+ * clip_correction the count includes its pass (made only when a value is
+ * clipped, so an upper bound). */
+int gd_tool_nfe (const gd_model *model, gd_tool tool, const gd_task_params *p,
+                 int width, int height, gd_error *err);
 
 #ifdef __cplusplus
 }

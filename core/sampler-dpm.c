@@ -17,8 +17,7 @@ final_x0_hat (gd_run *run, float *x, double t, float *eps, float *x0, int step)
   if (rc != GD_OK)
     return rc;
   memcpy (x, x0, run->n * sizeof *x);
-  gd_run_after_step (run, x, 0.0, step);
-  return GD_OK;
+  return gd_run_after_step (run, x, 0.0, step);
 }
 
 /* Noise-prediction point (alpha, sigma, lambda) at t. */
@@ -147,7 +146,7 @@ gd_sample_dpm_singlestep (gd_run *run, float *x, int order, float *buf)
         rc = dpm_step (run, x, a, b, j == 0 ? first_order : order, eps_t, u,
                        eps_u);
       if (rc == GD_OK)
-        gd_run_after_step (run, x, b.t, j);
+        rc = gd_run_after_step (run, x, b.t, j);
     }
   if (rc == GD_OK)
     rc = final_x0_hat (run, x, grid[0], eps_t, u, M);
@@ -187,7 +186,9 @@ gd_dpm_pp_2m_on_grid (gd_run *run, float *x, const double *grid, int M,
             x[i] = (float)(scale * x[i]
                            + c_d * ((1.0 + w) * d_cur[i] - w * d_prev[i]));
         }
-      gd_run_after_step (run, x, b.t, j);
+      rc = gd_run_after_step (run, x, b.t, j);
+      if (rc != GD_OK)
+        return rc;
 
       float *swap = d_prev;
 

@@ -59,8 +59,8 @@ typedef struct
  * if not NULL), and eps_hat recomputed from the edited x0_hat. */
 int gd_run_eval (gd_run *run, const float *x, double t, float *eps_hat,
                  float *x0_hat);
-/* The x_s hook, if any. */
-void gd_run_after_step (gd_run *run, float *x, double s, int step);
+/* The x_s hook, if any: GD_OK, or the hook's error status. */
+int gd_run_after_step (gd_run *run, float *x, double s, int step);
 /* Standard normal noise of step `step` for the run's elements. */
 void gd_run_noise (gd_run *run, int step, float *z);
 

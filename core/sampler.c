@@ -9,39 +9,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum
-{
-  SAMPLER_DDPM,
-  SAMPLER_DDIM,
-  SAMPLER_SKIP_STEP,
-  SAMPLER_DPM_2,
-  SAMPLER_DPM_3,
-  SAMPLER_DPM_PP_2M,
-  SAMPLER_UNKNOWN
-} sampler_kind;
-
-/* In sampler_kind order. */
-static const char *const sampler_names[] = {
+/* In gd_sampler_kind order. */
+static const char *const sampler_names[GD_SAMPLER_COUNT + 1] = {
   "ddpm",         "ddim",           "skip-step", "dpm-solver-2",
   "dpm-solver-3", "dpm-solver++2m", NULL,
 };
 
-static sampler_kind
-sampler_kind_of (const char *name)
+static int
+sampler_kind_is_valid (gd_sampler_kind kind)
 {
-  if (name == NULL)
-    return SAMPLER_UNKNOWN;
-  for (int k = 0; sampler_names[k] != NULL; k++)
+  return (int)kind >= 0 && (int)kind < GD_SAMPLER_COUNT;
+}
+
+const char *
+gd_sampler_name (gd_sampler_kind kind)
+{
+  return sampler_kind_is_valid (kind) ? sampler_names[kind] : NULL;
+}
+
+int
+gd_sampler_from_name (const char *name, gd_sampler_kind *kind, gd_error *err)
+{
+  assert (kind != NULL);
+  for (int k = 0; name != NULL && k < GD_SAMPLER_COUNT; k++)
     if (strcmp (name, sampler_names[k]) == 0)
-      return (sampler_kind)k;
-  return SAMPLER_UNKNOWN;
+      {
+        *kind = (gd_sampler_kind)k;
+        return GD_OK;
+      }
+  return gd_error_set (err, GD_ERR_INVALID,
+                       "unknown sampler \"%s\" (ddpm, ddim, skip-step, "
+                       "dpm-solver-2, dpm-solver-3, dpm-solver++2m)",
+                       name != NULL ? name : "(null)");
 }
 
 void
 gd_sampler_params_init (gd_sampler_params *p)
 {
   memset (p, 0, sizeof *p);
-  p->sampler = "ddim";
+  p->kind = GD_SAMPLER_DDIM;
   p->steps = 20;
   p->eta = 0.0;
   p->spacing = GD_SPACING_DEFAULT;
@@ -56,24 +62,22 @@ gd_sampler_names (void)
 }
 
 int
-gd_sampler_is_known (const char *name)
+gd_sampler_is_stochastic (const gd_sampler_params *p)
 {
-  return sampler_kind_of (name) != SAMPLER_UNKNOWN;
+  return p->kind == GD_SAMPLER_DDPM || p->kind == GD_SAMPLER_SKIP_STEP
+         || (p->kind == GD_SAMPLER_DDIM && p->eta > 0.0);
 }
 
 int
 gd_sampler_nfe (const gd_sampler_params *p, int t0)
 {
-  if (p == NULL || t0 < 1 || t0 > GD_T_MAX)
+  if (p == NULL || t0 < 1 || t0 > GD_T_MAX || !sampler_kind_is_valid (p->kind))
     return 0;
-
-  sampler_kind kind = sampler_kind_of (p->sampler);
-
-  if (kind == SAMPLER_DDPM)
+  if (p->kind == GD_SAMPLER_DDPM)
     return t0;
-  if (kind == SAMPLER_UNKNOWN || p->steps < 1)
+  if (p->steps < 1)
     return 0;
-  if (kind == SAMPLER_DDIM || kind == SAMPLER_SKIP_STEP)
+  if (p->kind == GD_SAMPLER_DDIM || p->kind == GD_SAMPLER_SKIP_STEP)
     return p->steps < t0 ? p->steps : t0;
   return t0 == 1 ? 1 : p->steps;
 }
@@ -245,18 +249,24 @@ gd_run_eval (gd_run *run, const float *x, double t, float *eps_hat,
   if (!steer)
     return GD_OK;
   if (run->hooks != NULL && run->hooks->x0_hat != NULL)
-    run->hooks->x0_hat (run->hooks->user_data, x0, n, t);
+    {
+      int status = run->hooks->x0_hat (run->hooks->user_data, x0, n, t);
+
+      if (status != GD_OK)
+        return status;
+    }
   /* eps_hat consistent with the edited x0_hat. */
   for (size_t i = 0; i < n; i++)
     eps_hat[i] = (float)(((double)x[i] - alpha * x0[i]) / sigma);
   return GD_OK;
 }
 
-void
+int
 gd_run_after_step (gd_run *run, float *x, double s, int step)
 {
   if (run->hooks != NULL && run->hooks->x_s != NULL)
-    run->hooks->x_s (run->hooks->user_data, x, run->n, s, step);
+    return run->hooks->x_s (run->hooks->user_data, x, run->n, s, step);
+  return GD_OK;
 }
 
 void
@@ -274,7 +284,7 @@ gd_run_noise (gd_run *run, int step, float *z)
 /* ddpm, ddim and skip-step: every step is x_s = c_xt x_t + c_x0 x0_hat +
  * sqrt(var) z on the grid t_K > ... > t_1 > t_0 = 0. */
 static int
-sample_posterior (gd_run *run, sampler_kind kind, float *x, float *eps,
+sample_posterior (gd_run *run, gd_sampler_kind kind, float *x, float *eps,
                   float *x0)
 {
   const gd_sampler_params *p = run->p;
@@ -283,7 +293,7 @@ sample_posterior (gd_run *run, sampler_kind kind, float *x, float *eps,
 
   if (grid == NULL)
     return gd_error_set (run->err, GD_ERR_NOMEM, "sampler: out of memory");
-  if (kind == SAMPLER_DDPM)
+  if (kind == GD_SAMPLER_DDPM)
     for (int i = 0; i <= K; i++)
       grid[i] = i;
   else
@@ -304,12 +314,13 @@ sample_posterior (gd_run *run, sampler_kind kind, float *x, float *eps,
         {
           /* The step to t = 0 of every posterior is x0_hat itself. */
           memcpy (x, x0, run->n * sizeof *x);
-          gd_run_after_step (run, x, s, k);
-          break;
+          rc = gd_run_after_step (run, x, s, k);
+          free (grid);
+          return rc;
         }
-      if (kind == SAMPLER_DDPM)
+      if (kind == GD_SAMPLER_DDPM)
         gd_coef_ddpm (run->sched, (int)t, &c);
-      else if (kind == SAMPLER_SKIP_STEP)
+      else if (kind == GD_SAMPLER_SKIP_STEP)
         gd_coef_posterior (run->sched, t, s, &c);
       else
         gd_coef_ddim (run->sched, t, s, p->eta, &c);
@@ -325,7 +336,12 @@ sample_posterior (gd_run *run, sampler_kind kind, float *x, float *eps,
       else
         for (size_t i = 0; i < run->n; i++)
           x[i] = (float)(c.c_xt * x[i] + c.c_x0 * x0[i]);
-      gd_run_after_step (run, x, s, k);
+      rc = gd_run_after_step (run, x, s, k);
+      if (rc != GD_OK)
+        {
+          free (grid);
+          return rc;
+        }
     }
   free (grid);
   return GD_OK;
@@ -350,19 +366,19 @@ gd_sample (const gd_schedule *sched, const gd_sampler_params *p, float *x,
   assert (x != NULL || n == 0);
   gd_error_clear (err);
 
-  sampler_kind kind = sampler_kind_of (p->sampler);
+  gd_sampler_kind kind = p->kind;
 
-  if (kind == SAMPLER_UNKNOWN)
-    return gd_error_set (err, GD_ERR_INVALID, "sampler: unknown sampler '%s'",
-                         p->sampler != NULL ? p->sampler : "(null)");
+  if (!sampler_kind_is_valid (kind))
+    return gd_error_set (err, GD_ERR_INVALID, "sampler: unknown sampler %d",
+                         (int)kind);
   if (t0 < 1 || t0 > sched->T)
     return gd_error_set (err, GD_ERR_INVALID,
                          "sampler: start t0 = %d is outside 1..%d", t0,
                          sched->T);
-  if (kind != SAMPLER_DDPM && p->steps < 1)
+  if (kind != GD_SAMPLER_DDPM && p->steps < 1)
     return gd_error_set (err, GD_ERR_INVALID,
                          "sampler: %d steps (at least 1 is needed)", p->steps);
-  if (kind == SAMPLER_DDIM && !(p->eta >= 0.0 && p->eta <= 1.0))
+  if (kind == GD_SAMPLER_DDIM && !(p->eta >= 0.0 && p->eta <= 1.0))
     return gd_error_set (err, GD_ERR_INVALID,
                          "sampler: ddim eta = %g is outside 0..1", p->eta);
   if ((unsigned)p->spacing > GD_SPACING_LAMBDA)
@@ -382,17 +398,17 @@ gd_sample (const gd_schedule *sched, const gd_sampler_params *p, float *x,
     .progress = progress,
     .progress_data = progress_data,
     .err = err,
-    .clip = p->clip_x0
-            && (kind == SAMPLER_DDPM || kind == SAMPLER_SKIP_STEP
-                || (kind == SAMPLER_DDIM && p->eta > 0.0)),
+    .clip = p->clip_x0 && gd_sampler_is_stochastic (p),
     .done = 0,
     .total = gd_sampler_nfe (p, t0),
   };
   /* Scratch: 2 buffers for the posterior samplers, 3 for DPM-Solver, plus
    * one where x0_hat is formed only to be steered (singlestep DPM-Solver). */
   int steer = run.clip || (hooks != NULL && hooks->x0_hat != NULL);
-  size_t scratch = kind <= SAMPLER_SKIP_STEP ? 2 : 3;
-  size_t extra = (kind == SAMPLER_DPM_2 || kind == SAMPLER_DPM_3) && steer;
+  size_t scratch = kind <= GD_SAMPLER_SKIP_STEP ? 2 : 3;
+  size_t extra = (kind == GD_SAMPLER_DPM_SOLVER_2
+                  || kind == GD_SAMPLER_DPM_SOLVER_3)
+                 && steer;
   float *buf = alloc_floats (n, scratch + extra);
   int rc;
 
@@ -404,18 +420,18 @@ gd_sample (const gd_schedule *sched, const gd_sampler_params *p, float *x,
 
   switch (kind)
     {
-    case SAMPLER_DDPM:
-    case SAMPLER_DDIM:
-    case SAMPLER_SKIP_STEP:
+    case GD_SAMPLER_DDPM:
+    case GD_SAMPLER_DDIM:
+    case GD_SAMPLER_SKIP_STEP:
       rc = sample_posterior (&run, kind, x, buf, buf + n);
       break;
-    case SAMPLER_DPM_2:
+    case GD_SAMPLER_DPM_SOLVER_2:
       rc = gd_sample_dpm_singlestep (&run, x, 2, buf);
       break;
-    case SAMPLER_DPM_3:
+    case GD_SAMPLER_DPM_SOLVER_3:
       rc = gd_sample_dpm_singlestep (&run, x, 3, buf);
       break;
-    case SAMPLER_DPM_PP_2M:
+    case GD_SAMPLER_DPM_SOLVER_PP_2M:
       rc = gd_sample_dpm_pp_2m (&run, x, buf);
       break;
     default:

@@ -128,3 +128,54 @@ gd_estimate_sigma (const gd_image *in)
   free (r);
   return used ? 255.0 * total / used : -1.0;
 }
+
+/* The central side x side square of `in` (all of it when smaller), or
+ * NULL data when no memory. */
+static int
+central_square (const gd_image *in, int side, gd_image *crop, gd_error *err)
+{
+  int width = in->width < side ? in->width : side;
+  int height = in->height < side ? in->height : side;
+  int x0 = (in->width - width) / 2, y0 = (in->height - height) / 2;
+  int status = gd_image_alloc (crop, width, height, in->channels, err);
+
+  if (status != GD_OK)
+    return status;
+  for (int row = 0; row < height; row++)
+    memcpy (crop->data + (size_t)row * width * in->channels,
+            in->data + ((size_t)(y0 + row) * in->width + x0) * in->channels,
+            (size_t)width * in->channels * sizeof (float));
+  return GD_OK;
+}
+
+double
+gd_tool_estimate_sigma (const gd_image *in, gd_error *err)
+{
+  double sigma = -1.0;
+
+  if (in == NULL || in->data == NULL)
+    return gd_error_set (err, GD_ERR_INVALID, "denoise: no image"), -1.0;
+  if (in->width > GD_SIGMA_REGION || in->height > GD_SIGMA_REGION)
+    {
+      gd_image crop;
+
+      /* A large photo: its centre, in bounded time and memory. */
+      if (central_square (in, GD_SIGMA_REGION, &crop, NULL) == GD_OK)
+        {
+          sigma = gd_estimate_sigma (&crop);
+          gd_image_free (&crop);
+        }
+    }
+  /* The whole image when small, or when its centre cannot tell (clipped
+   * everywhere, say). */
+  if (sigma < 0.0)
+    sigma = gd_estimate_sigma (in);
+  if (sigma < 0.0)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "denoise: cannot estimate the noise of a %d x %d "
+                         "image (too small, or every pixel clipped): give "
+                         "sigma",
+                         in->width, in->height),
+           -1.0;
+  return sigma > GD_SIGMA_FLOOR ? sigma : GD_SIGMA_FLOOR;
+}

@@ -129,13 +129,40 @@ correct_clipped (gd_task *task, const gd_image *in, double t_star,
 }
 
 int
+gd_denoise_plan (const gd_schedule *sched, const gd_task_params *p,
+                 int clipped, int width, int height, gd_tool_plan *plan,
+                 gd_error *err)
+{
+  double t_star;
+  int t0 = 1;
+
+  if (!p->one_step && !(p->sigma > 0.0))
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "denoise: sigma is to be estimated from the image: "
+                         "estimate it first (gd_tool_estimate_sigma) and "
+                         "pass it for a count");
+  if (p->sigma > 0.0
+      && gd_task_denoise_start (sched, p->sigma, &t_star, &t0, err) != GD_OK)
+    return err != NULL ? err->status : GD_ERR_INVALID;
+  plan->width = width;
+  plan->height = height;
+  plan->evals = p->one_step ? 1 : gd_sampler_nfe (&p->sampler, t0);
+  /* The clip correction's first estimate only places the clipped values:
+   * one pass, whatever the self-ensemble. */
+  plan->single = p->clip_correction && clipped;
+  return GD_OK;
+}
+
+int
 gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
             gd_image *out, gd_error *err)
 {
   const gd_schedule *sched;
+  gd_task_params run_p;
+  gd_tool_plan plan;
   gd_task task;
   double sigma, t_star;
-  int t0, nfe, status;
+  int t0, status;
   int correct;
 
   assert (out != NULL);
@@ -146,25 +173,23 @@ gd_denoise (gd_model *model, const gd_task_params *p, const gd_image *in,
   sched = &gd_model_get_info (model)->schedule;
   if (isnan (p->sigma))
     return gd_error_set (err, GD_ERR_INVALID, "denoise: sigma is NaN");
-  sigma = p->sigma > 0.0 ? p->sigma : gd_estimate_sigma (in);
+  sigma = p->sigma > 0.0 ? p->sigma : gd_tool_estimate_sigma (in, err);
   if (sigma < 0.0)
-    return gd_error_set (err, GD_ERR_INVALID,
-                         "denoise: cannot estimate the noise of a %d x %d "
-                         "image (too small, or every pixel clipped): give "
-                         "sigma",
-                         in->width, in->height);
+    return err != NULL ? err->status : GD_ERR_INVALID;
   status = gd_task_denoise_start (sched, sigma, &t_star, &t0, err);
   if (status != GD_OK)
     return status;
 
-  correct = p->clip_correction && sigma > 0.0 && any_clipped (in);
-  nfe = (p->one_step ? 1 : gd_sampler_nfe (&p->sampler, t0)) + correct;
-  status = gd_task_begin (&task, "denoise", model, p, in->width, in->height,
-                          p->origin_x, p->origin_y, nfe, err);
+  correct = p->clip_correction && any_clipped (in);
+  run_p = *p;
+  run_p.sigma = sigma;
+  status = gd_denoise_plan (sched, &run_p, correct, in->width, in->height,
+                            &plan, err);
+  if (status == GD_OK)
+    status = gd_task_begin (&task, "denoise", model, p, &plan, p->origin_x,
+                            p->origin_y, err);
   if (status != GD_OK)
     return status;
-  if (correct)
-    task.net.evals -= task.net.ensemble - 1; /* its single pass */
   gd_image_to_planar (in, task.x);
   if (correct)
     status = correct_clipped (&task, in, t_star, 2.0 * sigma / 255.0, err);

@@ -7,10 +7,26 @@
 #include <string.h>
 
 int
+gd_img2img_plan (const gd_schedule *sched, const gd_task_params *p, int width,
+                 int height, gd_tool_plan *plan, gd_error *err)
+{
+  (void)err;
+  plan->width = width;
+  plan->height = height;
+  plan->evals = p->strength == 0.0
+                    ? 0
+                    : gd_sampler_nfe (&p->sampler,
+                                      gd_task_t0 (sched, p->strength));
+  plan->single = 0;
+  return GD_OK;
+}
+
+int
 gd_img2img (gd_model *model, const gd_task_params *p, const gd_image *in,
             gd_image *out, gd_error *err)
 {
   const gd_schedule *sched;
+  gd_tool_plan plan;
   gd_task task;
   int t0, status;
 
@@ -31,9 +47,10 @@ gd_img2img (gd_model *model, const gd_task_params *p, const gd_image *in,
     }
   sched = &gd_model_get_info (model)->schedule;
   t0 = gd_task_t0 (sched, p->strength);
-  status = gd_task_begin (&task, "img2img", model, p, in->width, in->height,
-                          p->origin_x, p->origin_y,
-                          gd_sampler_nfe (&p->sampler, t0), err);
+  status = gd_img2img_plan (sched, p, in->width, in->height, &plan, err);
+  if (status == GD_OK)
+    status = gd_task_begin (&task, "img2img", model, p, &plan, p->origin_x,
+                            p->origin_y, err);
   if (status != GD_OK)
     return status;
 

@@ -28,7 +28,7 @@ typedef struct
 } inpaint_ctx;
 
 /* Deterministic samplers: x0_hat <- keep x0 + (1 - keep) x0_hat. */
-static void
+static int
 inpaint_project (void *user_data, float *x0_hat, size_t n, double t)
 {
   inpaint_ctx *ctx = user_data;
@@ -42,6 +42,7 @@ inpaint_project (void *user_data, float *x0_hat, size_t n, double t)
 
       x0_hat[i] = v + keep * (ctx->known[i] - v);
     }
+  return GD_OK;
 }
 
 /* x_s <- keep q(x_s | x0) + (1 - keep) x_s, the known pixels noised to s
@@ -85,12 +86,22 @@ inpaint_redo_step (inpaint_ctx *ctx, float *x, double t, double s, int step,
   status = gd_net_eps (&task->net, ctx->x_t, t, ctx->eps, task->n, ctx->err);
   if (status != GD_OK)
     return status;
-  if (strcmp (sp->sampler, "ddpm") == 0)
-    gd_coef_ddpm (task->sched, (int)t, &c);
-  else if (strcmp (sp->sampler, "skip-step") == 0)
-    gd_coef_posterior (task->sched, t, s, &c);
-  else
-    gd_coef_ddim (task->sched, t, s, sp->eta, &c);
+  switch (sp->kind)
+    {
+    case GD_SAMPLER_DDPM:
+      gd_coef_ddpm (task->sched, (int)t, &c);
+      break;
+    case GD_SAMPLER_SKIP_STEP:
+      gd_coef_posterior (task->sched, t, s, &c);
+      break;
+    case GD_SAMPLER_DDIM:
+      gd_coef_ddim (task->sched, t, s, sp->eta, &c);
+      break;
+    default:
+      /* Only the stochastic samplers resample (gd_inpaint checks). */
+      assert (!"inpaint: resampling with a deterministic sampler");
+      return GD_ERR_INVALID;
+    }
   gd_task_noise (task, gd_task_stream (GD_STREAM_REDO, step, round), ctx->z);
   for (size_t i = 0; i < task->n; i++)
     {
@@ -108,7 +119,7 @@ inpaint_redo_step (inpaint_ctx *ctx, float *x, double t, double s, int step,
  * the known pixels are imposed, the state taken back up to t with
  * q(x_t | x_s) and the step redone, rounds - 1 times; then the known pixels
  * are imposed on the final x_s. */
-static void
+static int
 inpaint_repaint (void *user_data, float *x, size_t n, double s, int step)
 {
   inpaint_ctx *ctx = user_data;
@@ -116,8 +127,6 @@ inpaint_repaint (void *user_data, float *x, size_t n, double s, int step)
   double t = task->net.last_t;
 
   assert (n == task->n);
-  if (task->net.pending != GD_OK)
-    return;
   for (int round = 1; round < ctx->rounds && s > 0.0; round++)
     {
       double abar_jump = gd_schedule_abar_at (task->sched, t)
@@ -134,13 +143,11 @@ inpaint_repaint (void *user_data, float *x, size_t n, double s, int step)
         ctx->x_t[i] = scale_x * x[i] + scale_z * ctx->z[i];
       status = inpaint_redo_step (ctx, x, t, s, step, round);
       if (status != GD_OK)
-        {
-          task->net.pending = status;
-          return;
-        }
+        return status;
     }
   inpaint_impose (ctx, x, s,
                   gd_task_stream (GD_STREAM_KNOWN, step, ctx->rounds - 1));
+  return GD_OK;
 }
 
 /* mask: 1 channel, in's size, finite values in 0..1. */
@@ -260,6 +267,30 @@ inpaint_copy_input (const gd_image *in, gd_image *out, gd_error *err)
 }
 
 int
+gd_inpaint_plan (const gd_schedule *sched, const gd_task_params *p, int width,
+                 int height, gd_tool_plan *plan, gd_error *err)
+{
+  int rounds = p->resample_jumps < 1 ? 1 : p->resample_jumps;
+
+  if (rounds > 1 && !gd_sampler_is_stochastic (&p->sampler))
+    return gd_error_set (
+        err, GD_ERR_INVALID,
+        "inpaint: resampling (%d rounds) needs a stochastic "
+        "sampler (ddpm, skip-step, or ddim with eta > 0); "
+        "%s%s projects x0_hat instead",
+        rounds, gd_sampler_name (p->sampler.kind),
+        p->sampler.kind == GD_SAMPLER_DDIM ? " with eta = 0" : "");
+  plan->width = width;
+  plan->height = height;
+  plan->evals = p->strength == 0.0
+                    ? 0
+                    : gd_task_sampler_evals (
+                        &p->sampler, gd_task_t0 (sched, p->strength), rounds);
+  plan->single = 0;
+  return GD_OK;
+}
+
+int
 gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
             const gd_image *mask, gd_image *out, gd_error *err)
 {
@@ -267,6 +298,7 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
   inpaint_ctx ctx;
   gd_sampler_hooks hooks = { NULL, NULL, NULL, NULL };
   gd_image gen = { 0, 0, 0, NULL };
+  gd_tool_plan plan;
   gd_task task;
   float *known = NULL, *keep = NULL, *scratch = NULL;
   int rx, ry, rw, rh, t0, rounds, stochastic, status;
@@ -278,18 +310,14 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
     status = inpaint_check_mask (in, mask, err);
   if (status != GD_OK)
     return status;
-  stochastic = gd_task_sampler_is_stochastic (&p->sampler);
-  rounds = p->resample_jumps < 1 ? 1 : p->resample_jumps;
-  if (rounds > 1 && !stochastic)
-    return gd_error_set (
-        err, GD_ERR_INVALID,
-        "inpaint: resampling (%d rounds) needs a stochastic "
-        "sampler (ddpm, skip-step, or ddim with eta > 0); "
-        "%s%s projects x0_hat instead",
-        rounds, p->sampler.sampler,
-        strcmp (p->sampler.sampler, "ddim") == 0 ? " with eta = 0" : "");
-
   info = gd_model_get_info (model);
+  stochastic = gd_sampler_is_stochastic (&p->sampler);
+  rounds = p->resample_jumps < 1 ? 1 : p->resample_jumps;
+  status = gd_inpaint_plan (&info->schedule, p, in->width, in->height, &plan,
+                            err);
+  if (status != GD_OK)
+    return status;
+
   /* Nothing to regenerate: the input, bit for bit, without the network. */
   if (p->strength == 0.0
       || !inpaint_region (mask, 2 * gd_tiling_overlap (info), &rx, &ry, &rw,
@@ -297,9 +325,10 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
     return inpaint_copy_input (in, out, err);
 
   t0 = gd_task_t0 (&info->schedule, p->strength);
-  status = gd_task_begin (&task, "inpaint", model, p, rw, rh, p->origin_x + rx,
-                          p->origin_y + ry,
-                          gd_task_sampler_evals (&p->sampler, t0, rounds), err);
+  plan.width = rw;
+  plan.height = rh;
+  status = gd_task_begin (&task, "inpaint", model, p, &plan, p->origin_x + rx,
+                          p->origin_y + ry, err);
   if (status != GD_OK)
     return status;
   known = malloc (task.n * sizeof (float));

@@ -197,7 +197,7 @@ cubic_end (upscale_ctx *ctx)
 
 /* x <- x + A+ (y - A clamp (x)): x0_hat clamped to the data's [-1, 1],
  * then every s x s block's mean moved onto its y. */
-static void
+static int
 upscale_project (void *user_data, float *x, size_t n, double t)
 {
   const upscale_ctx *ctx = user_data;
@@ -232,6 +232,7 @@ upscale_project (void *user_data, float *x, size_t n, double t)
             for (int i = 0; i < s; i++)
               block[(size_t)j * w + i] += delta;
         }
+  return GD_OK;
 }
 
 /* The block mean of clamp (v + shift) to [-1, 1]. */
@@ -256,7 +257,7 @@ upscale_project_clamped (const upscale_ctx *ctx, float *x)
   const int lw = w / s, lh = h / s;
   const size_t plane = ctx->task->plane, lplane = (size_t)lw * lh;
 
-  upscale_project ((void *)ctx, x, 3 * plane, 0.0);
+  (void)upscale_project ((void *)ctx, x, 3 * plane, 0.0);
   for (int c = 0; c < 3; c++)
     for (int by = 0; by < lh; by++)
       for (int bx = 0; bx < lw; bx++)
@@ -329,16 +330,17 @@ upscale_resize (const upscale_ctx *ctx, float *x)
                 = (float)((1 - fy) * top + fy * bottom);
           }
       }
-  upscale_project ((void *)ctx, x, 3 * plane, 0.0);
+  (void)upscale_project ((void *)ctx, x, 3 * plane, 0.0);
 }
 
 /* The x0_hat hook for bicubic. */
-static void
+static int
 cubic_hook (void *user_data, float *x, size_t n, double t)
 {
   (void)n;
   (void)t;
   cubic_project (user_data, x);
+  return GD_OK;
 }
 
 /* The last projection for bicubic, within [-1, 1]: projection and clamp in
@@ -354,12 +356,34 @@ cubic_project_clamped (upscale_ctx *ctx, float *x)
 }
 
 int
+gd_upscale_plan (const gd_schedule *sched, const gd_task_params *p, int width,
+                 int height, gd_tool_plan *plan, gd_error *err)
+{
+  if (p->scale != 2 && p->scale != 4)
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "upscale: scale %d is not supported (2 or 4)",
+                         p->scale);
+  if (width > INT_MAX / 4 / p->scale || height > INT_MAX / 4 / p->scale)
+    return gd_error_set (err, GD_ERR_INVALID, "upscale: %d x %d is too large",
+                         width, height);
+  plan->width = width * p->scale;
+  plan->height = height * p->scale;
+  plan->evals = p->strength == 0.0
+                    ? 0
+                    : gd_sampler_nfe (&p->sampler,
+                                      gd_task_t0 (sched, p->strength));
+  plan->single = 0;
+  return GD_OK;
+}
+
+int
 gd_upscale (gd_model *model, const gd_task_params *p, const gd_image *in,
             gd_image *out, gd_error *err)
 {
   const gd_schedule *sched;
   gd_sampler_hooks hooks = { NULL, NULL, NULL, NULL };
   upscale_ctx ctx;
+  gd_tool_plan plan;
   gd_task task;
   float *y;
   int s, t0 = 0, status;
@@ -391,9 +415,10 @@ gd_upscale (gd_model *model, const gd_task_params *p, const gd_image *in,
   sched = &gd_model_get_info (model)->schedule;
   if (p->strength > 0.0)
     t0 = gd_task_t0 (sched, p->strength);
-  status = gd_task_begin (&task, "upscale", model, p, in->width * s,
-                          in->height * s, p->origin_x * s, p->origin_y * s,
-                          t0 > 0 ? gd_sampler_nfe (&p->sampler, t0) : 0, err);
+  status = gd_upscale_plan (sched, p, in->width, in->height, &plan, err);
+  if (status == GD_OK)
+    status = gd_task_begin (&task, "upscale", model, p, &plan, p->origin_x * s,
+                            p->origin_y * s, err);
   if (status != GD_OK)
     return status;
   y = malloc (3 * (size_t)in->width * in->height * sizeof (float));

@@ -39,37 +39,6 @@ gd_task_params_init (gd_task_params *p)
 }
 
 int
-gd_tool_defaults_get (const char *tool, gd_tool_defaults *d, gd_error *err)
-{
-  static const struct
-  {
-    const char *tool;
-    gd_tool_defaults d;
-  } table[] = {
-    /* img2img: a light refinement; the user raises it for more change. */
-    { "img2img", { 0.3, 0.0, 20 } },
-    /* inpaint: from the smooth fill of the hole at half strength
-     * (docs/tools.md, "Inpaint defaults"). */
-    { "inpaint", { 0.5, 1.0, 20 } },
-    /* upscale: a light pass over the consistent bicubic enlargement
-     * (docs/tools.md, "Upscale defaults"). */
-    { "upscale", { 0.15, 0.85, 20 } },
-    /* denoise starts at t* (t = 57 at sigma 25): 10 steps reach t = 0. */
-    { "denoise", { 0.5, 0.0, 10 } },
-  };
-
-  assert (d != NULL);
-  for (size_t i = 0; tool != NULL && i < sizeof table / sizeof table[0]; i++)
-    if (strcmp (table[i].tool, tool) == 0)
-      {
-        *d = table[i].d;
-        return GD_OK;
-      }
-  return gd_error_set (err, GD_ERR_INVALID, "unknown tool \"%s\"",
-                       tool ? tool : "(null)");
-}
-
-int
 gd_task_check (const char *name, gd_model *model, const gd_task_params *p,
                const gd_image *in, gd_error *err)
 {
@@ -89,10 +58,9 @@ gd_task_check (const char *name, gd_model *model, const gd_task_params *p,
   if (!(p->strength >= 0.0 && p->strength <= 1.0))
     return gd_error_set (err, GD_ERR_INVALID, "%s: strength %g is outside 0..1",
                          name, p->strength);
-  if (p->sampler.sampler == NULL || !gd_sampler_is_known (p->sampler.sampler))
-    return gd_error_set (err, GD_ERR_INVALID, "%s: unknown sampler \"%s\"",
-                         name,
-                         p->sampler.sampler ? p->sampler.sampler : "(null)");
+  if (gd_sampler_name (p->sampler.kind) == NULL)
+    return gd_error_set (err, GD_ERR_INVALID, "%s: unknown sampler %d", name,
+                         (int)p->sampler.kind);
   if (p->sampler.steps < 1)
     return gd_error_set (err, GD_ERR_INVALID,
                          "%s: steps must be at least 1 (got %d)", name,
@@ -144,29 +112,22 @@ gd_task_t0 (const gd_schedule *sched, double strength)
 }
 
 int
-gd_task_sampler_is_stochastic (const gd_sampler_params *sp)
-{
-  return strcmp (sp->sampler, "ddpm") == 0
-         || strcmp (sp->sampler, "skip-step") == 0
-         || (strcmp (sp->sampler, "ddim") == 0 && sp->eta > 0.0);
-}
-
-int
 gd_task_sampler_evals (const gd_sampler_params *sp, int t0, int rounds)
 {
   int evals = gd_sampler_nfe (sp, t0);
 
   /* RePaint redoes every step but the last (to t = 0) rounds - 1 times. */
-  if (rounds > 1 && gd_task_sampler_is_stochastic (sp) && evals > 1)
+  if (rounds > 1 && gd_sampler_is_stochastic (sp) && evals > 1)
     evals += (rounds - 1) * (evals - 1);
   return evals;
 }
 
 int
 gd_task_begin (gd_task *task, const char *name, gd_model *model,
-               const gd_task_params *p, int width, int height, int origin_x,
-               int origin_y, int evals, gd_error *err)
+               const gd_task_params *p, const gd_tool_plan *plan, int origin_x,
+               int origin_y, gd_error *err)
 {
+  const int width = plan->width, height = plan->height;
   int status;
 
   memset (task, 0, sizeof *task);
@@ -181,7 +142,8 @@ gd_task_begin (gd_task *task, const char *name, gd_model *model,
   task->plane = (size_t)width * (size_t)height;
   task->n = 3 * task->plane;
 
-  status = gd_net_init (&task->net, model, p, width, height, evals, err);
+  status = gd_net_init (&task->net, model, p, width, height, plan->evals,
+                        plan->single, err);
   if (status != GD_OK)
     {
       /* The tiling's message, with the tool's name in front. */
@@ -195,7 +157,7 @@ gd_task_begin (gd_task *task, const char *name, gd_model *model,
   task->x = malloc (task->n * sizeof (float));
   if (task->x == NULL)
     goto nomem;
-  if (gd_task_sampler_is_stochastic (&p->sampler))
+  if (gd_sampler_is_stochastic (&p->sampler))
     {
       size_t i = 0;
 
@@ -307,103 +269,4 @@ gd_task_output (const gd_task *task, int channels, gd_image *out, gd_error *err)
     return status;
   gd_image_from_planar (task->x, out);
   return GD_OK;
-}
-
-/* ---------------------------------------------------------------- counts */
-
-int
-gd_task_nfe (const gd_model *model, const char *task, const gd_task_params *p,
-             int width, int height, gd_error *err)
-{
-  const gd_model_info *info;
-  const gd_schedule *sched;
-  gd_tiling tiling;
-  int evals, grid_w = width, grid_h = height, correction = 0;
-
-  if (model == NULL || task == NULL || p == NULL)
-    return gd_error_set (err, GD_ERR_INVALID, "gd_task_nfe: NULL argument"), -1;
-  if (width <= 0 || height <= 0)
-    return gd_error_set (err, GD_ERR_INVALID,
-                         "%s: image size %d x %d: both sides must be positive",
-                         task, width, height),
-           -1;
-  if (p->sampler.sampler == NULL || !gd_sampler_is_known (p->sampler.sampler)
-      || p->sampler.steps < 1 || !(p->strength >= 0.0 && p->strength <= 1.0))
-    return gd_error_set (err, GD_ERR_INVALID,
-                         "%s: unknown sampler, steps < 1 or strength outside "
-                         "0..1",
-                         task),
-           -1;
-  info = gd_model_get_info (model);
-  sched = &info->schedule;
-
-  if (strcmp (task, "img2img") == 0 || strcmp (task, "inpaint") == 0)
-    {
-      int rounds = strcmp (task, "inpaint") == 0 ? p->resample_jumps : 1;
-
-      evals = p->strength == 0.0
-                  ? 0
-                  : gd_task_sampler_evals (
-                      &p->sampler, gd_task_t0 (sched, p->strength), rounds);
-    }
-  else if (strcmp (task, "upscale") == 0)
-    {
-      if (p->scale != 2 && p->scale != 4)
-        return gd_error_set (err, GD_ERR_INVALID,
-                             "upscale: scale %d is not supported (2 or 4)",
-                             p->scale),
-               -1;
-      if (width > INT_MAX / 4 / p->scale || height > INT_MAX / 4 / p->scale)
-        return gd_error_set (err, GD_ERR_INVALID,
-                             "upscale: %d x %d is too large", width, height),
-               -1;
-      grid_w = width * p->scale;
-      grid_h = height * p->scale;
-      evals
-          = p->strength == 0.0
-                ? 0
-                : gd_sampler_nfe (&p->sampler, gd_task_t0 (sched, p->strength));
-    }
-  else if (strcmp (task, "denoise") == 0)
-    {
-      double t_star;
-      int t0;
-
-      /* The clip correction's one pass is not ensembled. */
-      correction = p->clip_correction != 0;
-      if (p->one_step)
-        evals = 1;
-      else if (!(p->sigma > 0.0))
-        return gd_error_set (err, GD_ERR_INVALID,
-                             "denoise: sigma is to be estimated from the "
-                             "image: estimate it first (gd_estimate_sigma) "
-                             "and pass it for a count"),
-               -1;
-      else if (gd_task_denoise_start (sched, p->sigma, &t_star, &t0, err)
-               != GD_OK)
-        return -1;
-      else
-        evals = gd_sampler_nfe (&p->sampler, t0);
-    }
-  else
-    return gd_error_set (err, GD_ERR_INVALID,
-                         "unknown task \"%s\" (img2img, inpaint, upscale, "
-                         "denoise)",
-                         task),
-           -1;
-
-  if (gd_tiling_plan (&tiling, info, grid_w, grid_h, p->memory_budget,
-                      p->tile_size, err)
-      != GD_OK)
-    return -1;
-  if (!gd_net_ensemble_is_valid (p->ensemble))
-    return gd_error_set (err, GD_ERR_INVALID,
-                         "%s: self-ensemble of %d (expected 1, 2, 4 or 8)",
-                         task, p->ensemble),
-           -1;
-  evals = evals * p->ensemble + correction;
-  if (evals > INT_MAX / gd_tiling_count (&tiling))
-    return gd_error_set (err, GD_ERR_INVALID, "%s: too many evaluations", task),
-           -1;
-  return evals * gd_tiling_count (&tiling);
 }

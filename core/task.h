@@ -64,15 +64,38 @@ int gd_task_check (const char *name, gd_model *model, const gd_task_params *p,
 /* t0 = round (strength T), clamped to 1..T; strength > 0. */
 int gd_task_t0 (const gd_schedule *sched, double strength);
 
-/* Whether the sampler draws noise at its steps (ddpm, skip-step, ddim with
- * eta > 0). */
-int gd_task_sampler_is_stochastic (const gd_sampler_params *sp);
+/* What a tool's run costs, computed by the tool's own plan function
+ * (below) for its run and for gd_tool_nfe alike. */
+typedef struct
+{
+  int width;  /* the grid the network runs on */
+  int height;
+  int evals;  /* evaluations of the whole grid, p->ensemble passes each */
+  int single; /* ... and evaluations made with one pass (denoise's clip
+                 correction) */
+} gd_tool_plan;
 
-/* Allocates the state and plans the tiles for a job of `evals` sampler
- * evaluations; x is left for the tool to fill. */
+/* Each tool's plan on a width x height input, GD_OK or GD_ERR_INVALID.
+ * inpaint: the grid is the whole input (its run plans its region with
+ * gd_inpaint_plan on the region's size).  denoise: p->sigma must be > 0
+ * unless one_step (the count depends on it); `clipped` says whether the
+ * clip correction's pass is made. */
+int gd_img2img_plan (const gd_schedule *sched, const gd_task_params *p,
+                     int width, int height, gd_tool_plan *plan, gd_error *err);
+int gd_inpaint_plan (const gd_schedule *sched, const gd_task_params *p,
+                     int width, int height, gd_tool_plan *plan, gd_error *err);
+int gd_upscale_plan (const gd_schedule *sched, const gd_task_params *p,
+                     int width, int height, gd_tool_plan *plan, gd_error *err);
+int gd_denoise_plan (const gd_schedule *sched, const gd_task_params *p,
+                     int clipped, int width, int height, gd_tool_plan *plan,
+                     gd_error *err);
+
+/* Allocates the state and plans the tiles for a job of plan->evals
+ * evaluations (and plan->single one-pass ones) on the plan's grid; x is
+ * left for the tool to fill. */
 int gd_task_begin (gd_task *task, const char *name, gd_model *model,
-                   const gd_task_params *p, int width, int height, int origin_x,
-                   int origin_y, int evals, gd_error *err);
+                   const gd_task_params *p, const gd_tool_plan *plan,
+                   int origin_x, int origin_y, gd_error *err);
 void gd_task_end (gd_task *task);
 
 /* z = N(0, I) noise of stream `stream` keyed by pixel, n elements. */

@@ -242,7 +242,7 @@ gd_tiling_weight (int k, int n, int stride, int overlap, int pos)
 
 int
 gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
-             int height, int evals, gd_error *err)
+             int height, int evals, int single, gd_error *err)
 {
   const gd_model_info *info = gd_model_get_info (model);
   int status;
@@ -256,7 +256,7 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
     return gd_error_set (err, GD_ERR_INVALID,
                          "self-ensemble of %d (expected 1, 2, 4 or 8)",
                          net->ensemble);
-  net->evals = evals * net->ensemble;
+  net->evals = evals * net->ensemble + single;
   net->last_t = -1.0;
   status = gd_tiling_plan (&net->tiling, info, width, height, p->memory_budget,
                            p->tile_size, err);
@@ -451,8 +451,6 @@ gd_net_eps (void *user_data, const float *x_t, double t, float *eps_hat,
   int k, status = GD_OK;
 
   assert (n == (size_t)chans * plane);
-  if (net->pending != GD_OK)
-    return net->pending;
   net->last_t = t;
   if (net->ensemble <= 1)
     return net_eps_grid (net, x_t, t, eps_hat, err);

@@ -72,8 +72,6 @@ typedef struct
   int evals;     /* network evaluations of the whole grid in the job */
   int eval;      /* ... begun so far */
   double last_t; /* the timestep of the last evaluation */
-  int pending;   /* an error met in a sampler hook's own evaluation,
-                    returned by the next gd_net_eps (hooks return void) */
   int ensemble;  /* p->ensemble: 1, or the flips (and transposes) whose
                     eps_hat is averaged */
   float *ens_x;  /* a transformed x_t and its eps_hat; NULL for 1 */
@@ -87,15 +85,16 @@ int gd_net_ensemble_is_valid (int ensemble);
 
 /* Plans the tiles and allocates their buffers for a job of `evals`
  * evaluations of the whole width x height grid (each one p->ensemble
- * passes of the network; progress counts the passes). */
+ * passes of the network) and `single` one-pass evaluations; progress
+ * counts the passes. */
 int gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p,
-                 int width, int height, int evals, gd_error *err);
+                 int width, int height, int evals, int single, gd_error *err);
 void gd_net_free (gd_net *net);
 
 /* gd_eps_fn over gd_net: eps_hat for the whole grid x_t (planar, 3 x height
  * x width); with a self-ensemble the mean of the eps_hat of the flipped
  * (and transposed) x_t, each taken back to the grid.  GD_ERR_CANCELLED when a
- * progress callback asks to stop; a pending error is returned at once. */
+ * progress callback asks to stop. */
 int gd_net_eps (void *net, const float *x_t, double t, float *eps_hat, size_t n,
                 gd_error *err);
 

@@ -56,7 +56,7 @@ typedef struct
 {
   DiffusionTool tool;
   const gchar *proc;       /* PDB name */
-  const gchar *task;       /* the core's task name (gd_task_nfe) */
+  gd_tool task;            /* the core's tool (gd_tool_run, gd_tool_nfe) */
   const gchar *name;       /* short, translatable: progress and titles */
   const gchar *menu_label; /* N_ () marked */
   const gchar *blurb;      /* N_ () marked */
@@ -75,7 +75,6 @@ gchar *diffusion_vals_check (const DiffusionProcedure *proc,
                              const DiffusionVals *vals);
 gchar *diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
                                    const GimpParam *param, DiffusionVals *vals);
-gdouble diffusion_tool_eta (const gchar *task);
 void diffusion_vals_defaults (const DiffusionProcedure *proc,
                               DiffusionVals *vals);
 void diffusion_vals_last (const DiffusionProcedure *proc, DiffusionVals *vals);
@@ -151,12 +150,6 @@ gboolean diffusion_compute (const DiffusionProcedure *proc,
                             gint origin_x, gint origin_y,
                             DiffusionComputeOptions *options, gd_image *out,
                             GError **error);
-/* denoise's sigma (0..255) from the central DIFFUSION_SIGMA_CROP square of
- * the work region, the same for the preview and the run. */
-#define DIFFUSION_SIGMA_CROP 512
-/* The sigma an estimate of 0 (no noise found) runs with. */
-#define DIFFUSION_SIGMA_MIN 0.01
-gdouble diffusion_sigma_estimate (const gd_image *image);
 gboolean diffusion_run (const DiffusionProcedure *proc, gint32 image_id,
                         gint32 drawable_id, const DiffusionVals *vals,
                         GError **error);

@@ -16,7 +16,7 @@
 static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
   { DIFFUSION_IMG2IMG,
     IMG2IMG_PROC,
-    "img2img",
+    GD_TOOL_IMG2IMG,
     N_ ("Refine"),
     N_ ("_Refine (img2img)..."),
     N_ ("Re-imagine the layer or the selection with a diffusion model"),
@@ -30,7 +30,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     { 0.0, 2, 0.0, 1, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_INPAINT,
     INPAINT_PROC,
-    "inpaint",
+    GD_TOOL_INPAINT,
     N_ ("Inpaint"),
     N_ ("_Inpaint Selection..."),
     N_ ("Fill the selection so that it matches its surroundings"),
@@ -45,7 +45,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     { 0.0, 2, 0.0, 1, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_UPSCALE,
     UPSCALE_PROC,
-    "upscale",
+    GD_TOOL_UPSCALE,
     N_ ("Upscale"),
     N_ ("_Upscale..."),
     N_ ("Enlarge the image 2 or 4 times with detail from a diffusion model"),
@@ -60,7 +60,7 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     { 0.0, 2, 0.0, 1, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
   { DIFFUSION_DENOISE,
     DENOISE_PROC,
-    "denoise",
+    GD_TOOL_DENOISE,
     N_ ("Denoise"),
     N_ ("_Denoise..."),
     N_ ("Remove noise from a photograph"),
@@ -229,7 +229,9 @@ diffusion_vals_check (const DiffusionProcedure *proc, const DiffusionVals *vals)
   if (vals->steps < 1 || vals->steps > GD_T_MAX)
     return g_strdup_printf (_ ("steps %d is outside 1..%d"), vals->steps,
                             GD_T_MAX);
-  if (vals->sampler[0] != '\0' && !gd_sampler_is_known (vals->sampler))
+  if (vals->sampler[0] != '\0'
+      && gd_sampler_from_name (vals->sampler, &(gd_sampler_kind){ 0 }, NULL)
+             != GD_OK)
     return g_strdup_printf (_ ("unknown sampler \"%s\""), vals->sampler);
   return NULL;
 }

@@ -14,8 +14,10 @@ void
 diffusion_task_params (const DiffusionProcedure *proc,
                        const DiffusionVals *vals, gd_task_params *params)
 {
-  gd_task_params_init (params);
-  params->sampler.sampler = diffusion_vals_sampler (vals);
+  gd_tool_params_init (proc->task, params, NULL);
+  /* diffusion_vals_check has refused an unknown name. */
+  gd_sampler_from_name (diffusion_vals_sampler (vals), &params->sampler.kind,
+                        NULL);
   params->sampler.steps = vals->steps;
   /* The seed is a PDB INT32: its 32 bits, whatever the sign. */
   params->sampler.seed = (guint64)(guint32)vals->seed;
@@ -29,47 +31,8 @@ diffusion_task_params (const DiffusionProcedure *proc,
        * --one-step), not a sampler step from the next integer t. */
       params->one_step = vals->steps == 1;
     }
-  /* ddim's eta: the core's per-tool default (inpaint and upscale steer
-   * every step and need fresh noise); the dialog does not offer it. */
-  params->sampler.eta = diffusion_tool_eta (proc->task);
-}
-
-/* ddim's eta for a task name, as the CLI takes it by default. */
-gdouble
-diffusion_tool_eta (const gchar *task)
-{
-  gd_tool_defaults d = { 0.5, 0.0, 20 };
-
-  gd_tool_defaults_get (task, &d, NULL);
-  return d.eta;
-}
-
-gdouble
-diffusion_sigma_estimate (const gd_image *image)
-{
-  gint width = MIN (image->width, DIFFUSION_SIGMA_CROP);
-  gint height = MIN (image->height, DIFFUSION_SIGMA_CROP);
-  gint x0 = (image->width - width) / 2;
-  gint y0 = (image->height - height) / 2;
-  gint channels = image->channels;
-  gd_image crop;
-  gd_error err;
-  gdouble sigma;
-  gint row;
-
-  if (width == image->width && height == image->height)
-    return gd_estimate_sigma (image);
-  gd_error_clear (&err);
-  if (gd_image_alloc (&crop, width, height, channels, &err) != GD_OK)
-    return gd_estimate_sigma (image);
-  for (row = 0; row < height; row++)
-    memcpy (crop.data + (gsize)row * width * channels,
-            image->data + ((gsize)(y0 + row) * image->width + x0) * channels,
-            (gsize)width * channels * sizeof (float));
-  sigma = gd_estimate_sigma (&crop);
-  gd_image_free (&crop);
-  /* -1: the crop cannot tell (all clipped, say); the whole region may. */
-  return sigma >= 0.0 ? sigma : gd_estimate_sigma (image);
+  /* ddim's eta stays the core's per-tool default (inpaint and upscale
+   * steer every step and need fresh noise); the dialog does not offer it. */
 }
 
 gboolean
@@ -94,54 +57,30 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
   gd_error_clear (&err);
   memset (out, 0, sizeof *out);
 
-  switch (proc->tool)
+  /* sigma 0: the estimate the caller made (the preview and the run use
+   * the same), or the core's own on `in`. */
+  if (proc->tool == DIFFUSION_DENOISE && params.sigma <= 0.0
+      && options != NULL && options->sigma >= 0.0)
+    params.sigma = options->sigma;
+  if (proc->tool == DIFFUSION_DENOISE && params.sigma <= 0.0)
     {
-    case DIFFUSION_IMG2IMG:
-      /* With a selection the surroundings steer the result: inpainting at
-       * the chosen strength. */
-      if (mask != NULL)
+      params.sigma = gd_tool_estimate_sigma (in, NULL);
+      if (params.sigma < 0.0)
         {
-          params.sampler.eta = diffusion_tool_eta ("inpaint");
-          params.refine_hole = 1;
-          status = gd_inpaint (model, &params, in, mask, out, &err);
+          g_set_error_literal (
+              error, diffusion_error_quark (), GD_ERR_INVALID,
+              _ ("The noise level of this region cannot be estimated "
+                 "(too small, or clipped everywhere): give sigma."));
+          return FALSE;
         }
-      else
-        status = gd_img2img (model, &params, in, out, &err);
-      break;
-    case DIFFUSION_INPAINT:
-      g_return_val_if_fail (mask != NULL, FALSE);
-      status = gd_inpaint (model, &params, in, mask, out, &err);
-      break;
-    case DIFFUSION_UPSCALE:
-      status = gd_upscale (model, &params, in, out, &err);
-      break;
-    case DIFFUSION_DENOISE:
-      /* sigma 0: the estimate the caller made (the preview and the run
-       * use the same), or one made here. */
-      if (params.sigma <= 0.0)
-        {
-          gdouble sigma = options != NULL && options->sigma >= 0.0
-                              ? options->sigma
-                              : diffusion_sigma_estimate (in);
-
-          if (sigma < 0.0)
-            {
-              g_set_error_literal (
-                  error, diffusion_error_quark (), GD_ERR_INVALID,
-                  _ ("The noise level of this region cannot be estimated "
-                     "(too small, or clipped everywhere): give sigma."));
-              return FALSE;
-            }
-          /* A noise-free estimate still runs, from the smallest t. */
-          params.sigma = MAX (sigma, DIFFUSION_SIGMA_MIN);
-        }
-      if (options != NULL)
-        options->sigma = params.sigma;
-      status = gd_denoise (model, &params, in, out, &err);
-      break;
-    default:
-      g_return_val_if_reached (FALSE);
     }
+  if (options != NULL && proc->tool == DIFFUSION_DENOISE)
+    options->sigma = params.sigma;
+  g_return_val_if_fail (proc->tool != DIFFUSION_INPAINT || mask != NULL,
+                        FALSE);
+  /* One dispatch, the CLI's: img2img with a selection is inpaint refining
+   * it in place (gd_tool_run). */
+  status = gd_tool_run (model, proc->task, &params, in, mask, out, &err);
 
   if (status != GD_OK)
     {
@@ -194,7 +133,7 @@ diffusion_run (const DiffusionProcedure *proc, gint32 image_id,
 
   if (proc->tool == DIFFUSION_DENOISE && vals->sigma <= 0.0)
     {
-      options.sigma = diffusion_sigma_estimate (&region.color);
+      options.sigma = gd_tool_estimate_sigma (&region.color, NULL);
       if (options.sigma >= 0.0)
         /* TRANSLATORS: the tool's name, then the noise level found. */
         gimp_progress_set_text_printf (_ ("%s: estimated sigma %.1f"),

@@ -178,9 +178,9 @@ gauss_moments_posterior (const gd_sampler_params *p, gauss_data *d, int t0,
   static gauss_recorder r;
   float x[GAUSS_MAX_GROUPS] = { 0 };
   gd_error err;
-  int kind = strcmp (p->sampler, "ddpm") == 0        ? 0
-             : strcmp (p->sampler, "skip-step") == 0 ? 1
-                                                     : 2;
+  int kind = p->kind == GD_SAMPLER_DDPM        ? 0
+             : p->kind == GD_SAMPLER_SKIP_STEP ? 1
+                                               : 2;
 
   r.data = d;
   r.count = 0;
@@ -225,9 +225,7 @@ gauss_moments_posterior (const gd_sampler_params *p, gauss_data *d, int t0,
 static inline int
 gauss_is_stochastic (const gd_sampler_params *p)
 {
-  return strcmp (p->sampler, "ddpm") == 0
-         || strcmp (p->sampler, "skip-step") == 0
-         || (strcmp (p->sampler, "ddim") == 0 && p->eta > 0.0);
+  return gd_sampler_is_stochastic (p);
 }
 
 /* Exact output moments of p from N(mean0, var0) at t0, whichever sampler. */

@@ -224,7 +224,7 @@ test_one_step (gd_model *model)
   CHECK (p.clip_correction == 1, "clip correction on by default");
   p.clip_correction = 0;
   CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 1
-             && gd_task_nfe (model, "denoise", &p, w, h, &err) == 1,
+             && gd_tool_nfe (model, GD_TOOL_DENOISE, &p, w, h, &err) == 1,
          "one step, one evaluation (%d): %s", pr.calls, err.message);
   worst = max_diff_planar (x0, &out);
   CHECK (worst < 1e-5, "one step = x0_hat(t*) by hand (max diff %.2g)", worst);
@@ -233,7 +233,7 @@ test_one_step (gd_model *model)
   p.clip_correction = 1;
   pr.calls = 0;
   CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 2
-             && gd_task_nfe (model, "denoise", &p, w, h, &err) == 2,
+             && gd_tool_nfe (model, GD_TOOL_DENOISE, &p, w, h, &err) == 2,
          "clipped values: two evaluations (%d): %s", pr.calls, err.message);
   for (int i = 0; i < n; i++)
     {
@@ -256,7 +256,7 @@ test_one_step (gd_model *model)
   p.sampler.steps = 3;
   pr.calls = 0;
   CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 4
-             && gd_task_nfe (model, "denoise", &p, w, h, &err) == 4,
+             && gd_tool_nfe (model, GD_TOOL_DENOISE, &p, w, h, &err) == 4,
          "sampled, 3 steps: 4 evaluations (%d)", pr.calls);
   p.clip_correction = 0;
   pr.calls = 0;
@@ -275,7 +275,7 @@ test_one_step (gd_model *model)
   pr.calls = 0;
   CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_OK && pr.calls == 5
              && pr.total == 5 && pr.last_done == 5
-             && gd_task_nfe (model, "denoise", &p, w, h, &err) == 5,
+             && gd_tool_nfe (model, GD_TOOL_DENOISE, &p, w, h, &err) == 5,
          "ensemble 4, clipped: 5 passes (%d of %d; the correction's one is "
          "single)",
          pr.calls, pr.total);
@@ -283,7 +283,7 @@ test_one_step (gd_model *model)
   p.ensemble = 3;
   CHECK (gd_denoise (model, &p, &noisy, &out, &err) == GD_ERR_INVALID
              && out.data == NULL && strstr (err.message, "self-ensemble of 3")
-             && gd_task_nfe (model, "denoise", &p, w, h, &err) == -1,
+             && gd_tool_nfe (model, GD_TOOL_DENOISE, &p, w, h, &err) == -1,
          "ensemble 3 refused: %s", err.message);
   p.ensemble = 1;
 
@@ -322,14 +322,14 @@ test_sampled (gd_model *model)
   test_fill (&clean);
   add_noise (&clean, 25, 2, &noisy);
   gd_task_params_init (&p);
-  p.sampler.sampler = "skip-step";
+  p.sampler.kind = GD_SAMPLER_SKIP_STEP;
   p.sampler.steps = 100; /* more than t0: min(steps, t0) */
   p.sigma = 25;
   p.progress = on_progress;
   p.progress_data = &pr;
   CHECK (gd_task_denoise_start (sched, 25, &t_star, &t0, NULL) == GD_OK,
          "start");
-  nfe = gd_task_nfe (model, "denoise", &p, 48, 40, &err);
+  nfe = gd_tool_nfe (model, GD_TOOL_DENOISE, &p, 48, 40, &err);
   CHECK (t0 == (int)ceil (t_star) && nfe == t0 + 1,
          "sigma 25: t* %.2f, t0 %d, skip-step makes t0 evaluations and the "
          "clip correction one (%d)",
@@ -347,12 +347,12 @@ test_sampled (gd_model *model)
   gd_image_free (&c);
 
   /* sigma <= 0: estimated; the same as giving the estimate. */
-  p.sampler.sampler = "ddim";
+  p.sampler.kind = GD_SAMPLER_DDIM;
   p.sampler.steps = 3;
   p.sigma = 0;
   CHECK (gd_denoise (model, &p, &noisy, &b, &err) == GD_OK, "auto: %s",
          err.message);
-  CHECK (gd_task_nfe (model, "denoise", &p, 48, 40, &err) == -1
+  CHECK (gd_tool_nfe (model, GD_TOOL_DENOISE, &p, 48, 40, &err) == -1
              && strstr (err.message, "estimate"),
          "no count without sigma: %s", err.message);
   p.sigma = gd_estimate_sigma (&noisy);

@@ -99,7 +99,7 @@ test_identity_and_blend (gd_model *model, int channels)
   for (size_t k = 0; k < sizeof samplers / sizeof *samplers; k++)
     {
       gd_task_params_init (&p);
-      p.sampler.sampler = samplers[k].sampler;
+      gd_sampler_from_name (samplers[k].sampler, &p.sampler.kind, NULL);
       p.sampler.eta = samplers[k].eta;
       p.sampler.steps = 4;
       p.strength = 1.0;
@@ -142,14 +142,14 @@ test_seeds_counts_cancel (gd_model *model)
   test_fill (&in);
   make_mask (&mask, 64, 48, 32, 24, 40, 0); /* all of it: the whole grid */
   gd_task_params_init (&p);
-  p.sampler.sampler = "skip-step";
+  p.sampler.kind = GD_SAMPLER_SKIP_STEP;
   p.sampler.steps = 5;
   p.strength = 1.0;
   p.resample_jumps = 3;
   p.sampler.seed = 9;
   p.progress = on_progress;
   p.progress_data = &pr;
-  nfe = gd_task_nfe (model, "inpaint", &p, 64, 48, &err);
+  nfe = gd_tool_nfe (model, GD_TOOL_INPAINT, &p, 64, 48, &err);
   CHECK (nfe == 5 + 2 * 4, "RePaint: 5 steps, 2 more rounds on 4: %d", nfe);
   CHECK (gd_inpaint (model, &p, &in, &mask, &a, &err) == GD_OK, "run: %s",
          err.message);

@@ -32,7 +32,8 @@ params (const char *name, int steps, double eta, gd_spacing spacing)
   gd_sampler_params p;
 
   gd_sampler_params_init (&p);
-  p.sampler = name;
+  if (gd_sampler_from_name (name, &p.kind, NULL) != GD_OK)
+    abort ();
   p.steps = steps;
   p.eta = eta;
   p.spacing = spacing;
@@ -48,7 +49,7 @@ run (const gd_sampler_params *p, gauss_data *d, float *x, size_t n, int t0,
   int rc
       = gd_sample (&sched, p, x, n, t0, gauss_eps, d, hooks, NULL, NULL, &err);
 
-  CHECK (rc == GD_OK, "%s: %s", p->sampler, err.message);
+  CHECK (rc == GD_OK, "%s: %s", gd_sampler_name (p->kind), err.message);
   return rc;
 }
 
@@ -611,7 +612,7 @@ test_determinism (void)
       run (&p, &d, a, N, 1000, NULL);
       run (&p, &d, b, N, 1000, NULL);
       CHECK (memcmp (a, b, sizeof a) == 0, "%s: same seed, different output",
-             p.sampler);
+             gd_sampler_name (p.kind));
 
       memcpy (perm_out, perm_in, sizeof perm_out);
       run (&p, &d, perm_out, N, 1000, &hooks);
@@ -619,7 +620,7 @@ test_determinism (void)
       for (int j = 0; j < N; j++)
         same &= perm_out[j] == a[index[j]];
       CHECK (same, "%s: a rearranged layout with noise_index changes pixels",
-             p.sampler);
+             gd_sampler_name (p.kind));
 
       p.seed++;
       memcpy (b, x_T, sizeof b);
@@ -631,12 +632,12 @@ test_determinism (void)
         CHECK (differ > N * 9 / 10,
                "%s eta %g: another seed changes only %d "
                "of %d elements",
-               p.sampler, p.eta, differ, N);
+               gd_sampler_name (p.kind), p.eta, differ, N);
       else
         CHECK (differ == 0,
                "%s: deterministic, yet the seed changes %d "
                "elements",
-               p.sampler, differ);
+               gd_sampler_name (p.kind), differ);
     }
 }
 
@@ -773,7 +774,7 @@ test_spacings (void)
     {
       record (&all[k], 1, &r);
       CHECK (r.count == 1 && r.t[0] == 1.0 && gd_sampler_nfe (&all[k], 1) == 1,
-             "%s from t0 = 1: %d evaluations", all[k].sampler, r.count);
+             "%s from t0 = 1: %d evaluations", gd_sampler_name (all[k].kind), r.count);
     }
 }
 
@@ -785,9 +786,11 @@ typedef struct
   double last_s, last_t;
   int order_ok;
   const double *eval_t;
+  int fail_x0_at;  /* the x0_hat hook fails on this call (1-based; 0: never) */
+  int fail_x_s_at; /* ... the x_s hook */
 } hook_log;
 
-static void
+static int
 hook_x0_const (void *user_data, float *x0_hat, size_t n, double t)
 {
   hook_log *log = user_data;
@@ -796,11 +799,14 @@ hook_x0_const (void *user_data, float *x0_hat, size_t n, double t)
     log->order_ok = 0;
   log->x0_calls++;
   log->last_t = t;
+  if (log->x0_calls == log->fail_x0_at)
+    return GD_ERR_NOMEM;
   for (size_t i = 0; i < n; i++)
     x0_hat[i] = 0.25f;
+  return GD_OK;
 }
 
-static void
+static int
 hook_x_s (void *user_data, float *x_s, size_t n, double s, int step)
 {
   hook_log *log = user_data;
@@ -811,6 +817,7 @@ hook_x_s (void *user_data, float *x_s, size_t n, double s, int step)
   log->x_s_calls++;
   log->last_step = step;
   log->last_s = s;
+  return log->x_s_calls == log->fail_x_s_at ? GD_ERR_IO : GD_OK;
 }
 
 static void
@@ -844,13 +851,46 @@ test_hooks (void)
       for (int i = 0; i < N; i++)
         exact &= x[i] == 0.25f;
       CHECK (exact, "%s: x0_hat forced to 0.25, output differs",
-             all[k].sampler);
+             gd_sampler_name (all[k].kind));
       CHECK (log.x0_calls == nfe, "%s: x0_hat hook %d times, NFE %d",
-             all[k].sampler, log.x0_calls, nfe);
+             gd_sampler_name (all[k].kind), log.x0_calls, nfe);
       CHECK (log.order_ok && log.last_s == 0.0,
-             "%s: hooks out of order (last s %g)", all[k].sampler, log.last_s);
+             "%s: hooks out of order (last s %g)", gd_sampler_name (all[k].kind), log.last_s);
       CHECK (log.x_s_calls >= 1 && log.x_s_calls <= nfe, "%s: %d x_s calls",
-             all[k].sampler, log.x_s_calls);
+             gd_sampler_name (all[k].kind), log.x_s_calls);
+
+      /* A hook's error ends the run at once with its status. */
+      for (int which = 0; which < 2; which++)
+        {
+          hook_log fail = { .order_ok = 1, .last_s = 1e9 };
+          int rc;
+
+          if (which == 0)
+            fail.fail_x0_at = 2;
+          else
+            fail.fail_x_s_at = 1;
+          hooks.user_data = &fail;
+          r.data = data_default ();
+          r.count = 0;
+          gauss_pure_noise (4, x, N);
+          rc = gd_sample (&sched, &all[k], x, N, 700, gauss_eps, &r.data,
+                          &hooks, NULL, NULL, &err);
+          if (which == 0)
+            CHECK (rc == GD_ERR_NOMEM && fail.x0_calls == 2
+                       && r.data.calls == 2,
+                   "%s: failing x0_hat hook gave %d after %d calls, %ld "
+                   "evaluations",
+                   gd_sampler_name (all[k].kind), rc, fail.x0_calls,
+                   r.data.calls);
+          else
+            CHECK (rc == GD_ERR_IO && fail.x_s_calls == 1
+                       && r.data.calls <= 3,
+                   "%s: failing x_s hook gave %d after %d calls, %ld "
+                   "evaluations",
+                   gd_sampler_name (all[k].kind), rc, fail.x_s_calls,
+                   r.data.calls);
+        }
+      hooks.user_data = &log;
     }
 }
 
@@ -885,16 +925,16 @@ test_clip (void)
           outside += fabsf (a[i]) > 1.0f;
           clipped_outside += fabsf (b[i]) > 1.0f;
         }
-      CHECK (outside > N / 10, "%s: only %d of %d outside [-1, 1]", p.sampler,
+      CHECK (outside > N / 10, "%s: only %d of %d outside [-1, 1]", gd_sampler_name (p.kind),
              outside, N);
       if (!gauss_is_stochastic (&p))
         CHECK (memcmp (a, b, sizeof a) == 0,
                "%s: clipping is ignored by the "
                "ODE solvers, yet changed the output",
-               p.sampler);
+               gd_sampler_name (p.kind));
       else
         CHECK (clipped_outside == 0, "%s: %d outside [-1, 1] with clip_x0",
-               p.sampler, clipped_outside);
+               gd_sampler_name (p.kind), clipped_outside);
     }
 }
 
@@ -944,7 +984,7 @@ test_progress_cancel (void)
       CHECK (log.ok && log.calls == nfe && log.last_done == nfe
                  && log.total == nfe && d.calls == nfe,
              "%s: %d progress calls, last %d/%d, %ld evaluations, NFE %d",
-             all[k].sampler, log.calls, log.last_done, log.total, d.calls, nfe);
+             gd_sampler_name (all[k].kind), log.calls, log.last_done, log.total, d.calls, nfe);
 
       /* Cancel after the 5th evaluation (inside a DPM-Solver-3 step). */
       progress_log stop = { .ok = 1, .cancel_at = 5 };
@@ -954,7 +994,7 @@ test_progress_cancel (void)
                           progress_cb, &stop, &err);
       CHECK (rc == GD_ERR_CANCELLED && err.status == GD_ERR_CANCELLED
                  && strstr (err.message, "cancel") != NULL && d.calls == 5,
-             "%s: cancel gave %d (%s) after %ld evaluations", all[k].sampler,
+             "%s: cancel gave %d (%s) after %ld evaluations", gd_sampler_name (all[k].kind),
              rc, err.message, d.calls);
     }
 }
@@ -1016,7 +1056,7 @@ test_numeric_and_invalid (void)
           CHECK (rc == GD_ERR_NUMERIC && strstr (err.message, word[j]) != NULL
                      && b.calls == 3 && finite,
                  "%s: %s gave %d (%s) after %d calls, finite state %d",
-                 all[k].sampler, word[j], rc, err.message, b.calls, finite);
+                 gd_sampler_name (all[k].kind), word[j], rc, err.message, b.calls, finite);
         }
       bad_net io
           = { .data = data_default (), .bad_at = 2, .fail_status = GD_ERR_IO };
@@ -1024,7 +1064,7 @@ test_numeric_and_invalid (void)
                           NULL, &err);
       CHECK (rc == GD_ERR_IO
                  && strcmp (err.message, "model file vanished") == 0,
-             "%s: network error gave %d (%s)", all[k].sampler, rc, err.message);
+             "%s: network error gave %d (%s)", gd_sampler_name (all[k].kind), rc, err.message);
     }
 
   gauss_data d = data_default ();
@@ -1036,7 +1076,7 @@ test_numeric_and_invalid (void)
     double eta;
     int spacing;
   } bad_params[] = {
-    { "euler", 10, 1000, 0.0, 0 }, { NULL, 10, 1000, 0.0, 0 },
+    { NULL, 10, 1000, 0.0, 0 },
     { "ddim", 10, 0, 0.0, 0 },     { "ddim", 10, 1001, 0.0, 0 },
     { "ddim", 0, 1000, 0.0, 0 },   { "dpm-solver-2", -1, 1000, 0.0, 0 },
     { "ddim", 10, 1000, 1.5, 0 },  { "ddim", 10, 1000, NAN, 0 },
@@ -1044,7 +1084,10 @@ test_numeric_and_invalid (void)
   };
   for (size_t k = 0; k < sizeof bad_params / sizeof *bad_params; k++)
     {
-      p.sampler = bad_params[k].name;
+      if (bad_params[k].name == NULL)
+        p.kind = (gd_sampler_kind)GD_SAMPLER_COUNT;
+      else
+        gd_sampler_from_name (bad_params[k].name, &p.kind, NULL);
       p.steps = bad_params[k].steps;
       p.eta = bad_params[k].eta;
       p.spacing = (gd_spacing)bad_params[k].spacing;
@@ -1058,22 +1101,42 @@ test_numeric_and_invalid (void)
   /* NFE and names. */
   p = params ("ddpm", 7, 0.0, GD_SPACING_DEFAULT);
   CHECK (gd_sampler_nfe (&p, 640) == 640, "ddpm NFE");
-  p.sampler = "ddim";
+  p.kind = GD_SAMPLER_DDIM;
   CHECK (gd_sampler_nfe (&p, 640) == 7 && gd_sampler_nfe (&p, 5) == 5,
          "ddim NFE");
-  p.sampler = "dpm-solver-3";
+  p.kind = GD_SAMPLER_DPM_SOLVER_3;
   CHECK (gd_sampler_nfe (&p, 5) == 7 && gd_sampler_nfe (&p, 0) == 0, "dpm NFE");
-  p.sampler = "heun";
+  p.kind = (gd_sampler_kind)GD_SAMPLER_COUNT;
   CHECK (gd_sampler_nfe (&p, 100) == 0, "unknown NFE");
+  p.kind = (gd_sampler_kind)-1;
+  CHECK (gd_sampler_nfe (&p, 100) == 0 && gd_sampler_name (p.kind) == NULL,
+         "negative kind");
   const char *const *names = gd_sampler_names ();
   int n_names = 0;
   for (; names[n_names] != NULL; n_names++)
-    CHECK (gd_sampler_is_known (names[n_names]), "%s", names[n_names]);
-  CHECK (n_names == 6 && !gd_sampler_is_known ("DDIM")
-             && !gd_sampler_is_known (NULL),
-         "names");
+    {
+      gd_sampler_kind kind = (gd_sampler_kind)-1;
+
+      CHECK (gd_sampler_from_name (names[n_names], &kind, NULL) == GD_OK
+                 && (int)kind == n_names
+                 && strcmp (gd_sampler_name (kind), names[n_names]) == 0,
+             "%s: name and kind", names[n_names]);
+    }
+  {
+    gd_sampler_kind kind = GD_SAMPLER_DDPM;
+    gd_error e;
+
+    CHECK (n_names == GD_SAMPLER_COUNT
+               && gd_sampler_from_name ("DDIM", &kind, &e) == GD_ERR_INVALID
+               && strstr (e.message, "dpm-solver++2m") != NULL
+               && gd_sampler_from_name ("heun", &kind, NULL) == GD_ERR_INVALID
+               && gd_sampler_from_name (NULL, &kind, NULL) == GD_ERR_INVALID
+               && kind == GD_SAMPLER_DDPM
+               && gd_sampler_name ((gd_sampler_kind)GD_SAMPLER_COUNT) == NULL,
+           "names");
+  }
   gd_sampler_params_init (&p);
-  CHECK (strcmp (p.sampler, "ddim") == 0 && p.steps == 20 && p.eta == 0.0
+  CHECK (p.kind == GD_SAMPLER_DDIM && p.steps == 20 && p.eta == 0.0
              && p.clip_x0 == 0 && p.spacing == GD_SPACING_DEFAULT,
          "defaults");
 }

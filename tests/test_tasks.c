@@ -113,7 +113,7 @@ test_t0_from_strength (gd_model *model, const gd_image *in)
       int status;
 
       gd_task_params_init (&p);
-      p.sampler.sampler = "ddim";
+      p.sampler.kind = GD_SAMPLER_DDIM;
       p.sampler.steps = 1000;
       p.strength = cases[k].strength;
       p.progress = probe;
@@ -181,7 +181,7 @@ test_runs (gd_model *model, const gd_image *in)
   probe_state.calls = 0;
   CHECK (gd_img2img (model, &p, in, &ens, &err) == GD_OK
              && probe_state.calls == 6 && probe_state.total == 6
-             && gd_task_nfe (model, "img2img", &p, W, H, &err) == 6,
+             && gd_tool_nfe (model, GD_TOOL_IMG2IMG, &p, W, H, &err) == 6,
          "ensemble 2: 6 passes (%d calls, total %d)", probe_state.calls,
          probe_state.total);
   CHECK (ens.data != NULL && mean_abs_diff (&a, &ens) > 1e-4,
@@ -243,12 +243,14 @@ test_noise_keys (gd_model *model)
   const int ox = 13, oy = 7;
 
   gd_task_params_init (&p);
-  p.sampler.sampler = "ddpm"; /* draws noise: noise_index is filled */
+  p.sampler.kind = GD_SAMPLER_DDPM; /* draws noise: noise_index is filled */
   p.sampler.seed = 99;
-  CHECK (gd_task_begin (&whole, "test", model, &p, 40, 30, 0, 0, 1, &err)
+  CHECK (gd_task_begin (&whole, "test", model, &p,
+                        &(gd_tool_plan){ 40, 30, 1, 0 }, 0, 0, &err)
              == GD_OK,
          "begin: %s", err.message);
-  CHECK (gd_task_begin (&crop, "test", model, &p, 20, 10, ox, oy, 1, &err)
+  CHECK (gd_task_begin (&crop, "test", model, &p,
+                        &(gd_tool_plan){ 20, 10, 1, 0 }, ox, oy, &err)
              == GD_OK,
          "begin crop: %s", err.message);
   zw = malloc (whole.n * sizeof *zw);
@@ -278,8 +280,9 @@ test_noise_keys (gd_model *model)
   gd_task_end (&whole);
   gd_task_end (&crop);
 
-  p.sampler.sampler = "ddim";
-  CHECK (gd_task_begin (&crop, "test", model, &p, 20, 10, 0, 0, 1, &err)
+  p.sampler.kind = GD_SAMPLER_DDIM;
+  CHECK (gd_task_begin (&crop, "test", model, &p,
+                        &(gd_tool_plan){ 20, 10, 1, 0 }, 0, 0, &err)
                  == GD_OK
              && crop.noise_index == NULL,
          "a deterministic sampler gets no noise_index");
@@ -328,7 +331,7 @@ test_tiles_threads (gd_model *model)
   p.tile_size = 64;
   p.task_progress = info_probe_fn;
   p.task_progress_data = &pr;
-  nfe = gd_task_nfe (model, "img2img", &p, 150, 100, &err);
+  nfe = gd_tool_nfe (model, GD_TOOL_IMG2IMG, &p, 150, 100, &err);
   CHECK (gd_img2img (model, &p, &in, &tiled, &err) == GD_OK, "tiled: %s",
          err.message);
   CHECK (pr.ok && pr.calls == nfe && pr.last.steps == 3 && pr.last.tiles > 4
@@ -348,7 +351,7 @@ test_tiles_threads (gd_model *model)
   CHECK (gd_img2img (model, &p, &in, &tiled, &err) == GD_ERR_INVALID
              && tiled.data == NULL && strstr (err.message, "img2img: tile"),
          "a tile below twice the overlap: %s", err.message);
-  CHECK (gd_task_nfe (model, "img2img", &p, 150, 100, &err) == -1,
+  CHECK (gd_tool_nfe (model, GD_TOOL_IMG2IMG, &p, 150, 100, &err) == -1,
          "... and its count: %s", err.message);
 
   p.tile_size = 0;
@@ -363,9 +366,9 @@ test_tiles_threads (gd_model *model)
   CHECK (mean_abs_diff (&one, &two) < 1e-5,
          "1 and 3 threads give the same pixels to float rounding (%g)",
          mean_abs_diff (&one, &two));
-  CHECK (gd_task_nfe (model, "sharpen", &p, 10, 10, &err) == -1
-             && strstr (err.message, "sharpen"),
-         "an unknown task: %s", err.message);
+  CHECK (gd_tool_nfe (model, (gd_tool)GD_TOOL_COUNT, &p, 10, 10, &err) == -1
+             && strstr (err.message, "unknown tool"),
+         "an unknown tool: %s", err.message);
   p.origin_x = -1;
   gd_image_free (&one); /* reused: a refused call leaves it empty */
   CHECK (gd_img2img (model, &p, &in, &one, &err) == GD_ERR_INVALID,
@@ -393,11 +396,11 @@ test_bad_parameters (gd_model *model, const gd_image *in)
   CHECK (gd_img2img (model, &p, in, &out, &err) == GD_ERR_INVALID,
          "strength NaN");
   p.strength = 0.5;
-  p.sampler.sampler = "nope";
+  p.sampler.kind = (gd_sampler_kind)GD_SAMPLER_COUNT;
   CHECK (gd_img2img (model, &p, in, &out, &err) == GD_ERR_INVALID
-             && strstr (err.message, "nope"),
+             && strstr (err.message, "unknown sampler"),
          "unknown sampler: %s", err.message);
-  p.sampler.sampler = "ddim";
+  p.sampler.kind = GD_SAMPLER_DDIM;
   p.sampler.steps = 0;
   CHECK (gd_img2img (model, &p, in, &out, &err) == GD_ERR_INVALID,
          "0 steps: %s", err.message);
@@ -408,32 +411,169 @@ test_bad_parameters (gd_model *model, const gd_image *in)
          "no model: %s", err.message);
 }
 
-/* The per-tool defaults the CLI and the plug-in share. */
+/* The tool descriptors the CLI and both GIMP front ends share: names,
+ * defaults, parameters. */
 static void
-test_tool_defaults (void)
+test_tool_descriptors (void)
 {
-  static const char *const tools[]
-      = { "img2img", "inpaint", "upscale", "denoise" };
   gd_tool_defaults d, orig = { -1.0, -1.0, -1 };
+  gd_task_params p;
   gd_error err;
+  gd_tool tool;
 
-  for (int i = 0; i < 4; i++)
+  for (int i = 0; i < GD_TOOL_COUNT; i++)
     {
+      const char *name = gd_tool_name ((gd_tool)i);
+
+      tool = (gd_tool)-1;
+      CHECK (name != NULL && gd_tool_from_name (name, &tool, &err) == GD_OK
+                 && tool == (gd_tool)i,
+             "tool %d: name %s round trip", i, name ? name : "(null)");
       d = orig;
-      CHECK (gd_tool_defaults_get (tools[i], &d, &err) == GD_OK
+      CHECK (gd_tool_defaults_get ((gd_tool)i, &d, &err) == GD_OK
                  && d.strength > 0.0 && d.strength <= 1.0 && d.eta >= 0.0
                  && d.eta <= 1.0 && d.steps >= 1 && d.steps <= GD_T_MAX,
-             "%s: strength %g, eta %g, steps %d", tools[i], d.strength, d.eta,
+             "%s: strength %g, eta %g, steps %d", name, d.strength, d.eta,
              d.steps);
+      memset (&p, 0xff, sizeof p);
+      CHECK (gd_tool_params_init ((gd_tool)i, &p, &err) == GD_OK
+                 && p.strength == d.strength && p.sampler.eta == d.eta
+                 && p.sampler.steps == d.steps
+                 && p.sampler.kind == GD_SAMPLER_DDIM && p.ensemble == 1
+                 && p.clip_correction == 1,
+             "%s: params from the defaults", name);
     }
-  CHECK (gd_tool_defaults_get ("inpaint", &d, NULL) == GD_OK && d.eta > 0.0,
+  CHECK (strcmp (gd_tool_name (GD_TOOL_IMG2IMG), "img2img") == 0
+             && strcmp (gd_tool_name (GD_TOOL_DENOISE), "denoise") == 0
+             && gd_tool_name ((gd_tool)GD_TOOL_COUNT) == NULL
+             && gd_tool_name ((gd_tool)-1) == NULL,
+         "tool names");
+  CHECK (gd_tool_defaults_get (GD_TOOL_INPAINT, &d, NULL) == GD_OK
+             && d.eta > 0.0,
          "inpaint steers every step: a stochastic default (eta %g)", d.eta);
   d = orig;
-  CHECK (gd_tool_defaults_get ("sharpen", &d, &err) == GD_ERR_INVALID
-             && strstr (err.message, "sharpen") && d.steps == -1,
+  CHECK (gd_tool_defaults_get ((gd_tool)GD_TOOL_COUNT, &d, &err)
+                 == GD_ERR_INVALID
+             && strstr (err.message, "unknown tool") && d.steps == -1,
          "unknown tool: %s", err.message);
-  CHECK (gd_tool_defaults_get (NULL, &d, NULL) == GD_ERR_INVALID,
-         "no tool name");
+  tool = GD_TOOL_UPSCALE;
+  CHECK (gd_tool_from_name ("sharpen", &tool, &err) == GD_ERR_INVALID
+             && strstr (err.message, "sharpen") && tool == GD_TOOL_UPSCALE
+             && gd_tool_from_name (NULL, &tool, NULL) == GD_ERR_INVALID
+             && gd_tool_from_name ("Denoise", &tool, NULL) == GD_ERR_INVALID,
+         "unknown tool names: %s", err.message);
+}
+
+/* gd_tool_run on every tool: the evaluations its progress reports are the
+ * ones gd_tool_nfe counted (tiles, ensemble and the clip correction
+ * included); img2img with a mask is inpaint refining in place; a mask
+ * where a tool takes none is refused with nothing allocated. */
+#define TW 136
+#define TH 72
+
+static void
+test_tool_run (gd_model *model)
+{
+  gd_image in, mask, out, ref;
+  gd_task_params p;
+  gd_error err;
+
+  gd_image_alloc (&in, TW, TH, 3, NULL);
+  fill_test_image (&in);
+  in.data[0] = 0.0f; /* one clipped value: denoise's clip correction runs */
+  gd_image_alloc (&mask, TW, TH, 1, NULL);
+  memset (mask.data, 0, TW * TH * sizeof (float));
+  for (int y = 10; y < 30; y++)
+    for (int x = 20; x < 60; x++)
+      mask.data[y * TW + x] = 1.0f;
+
+  for (int i = 0; i < GD_TOOL_COUNT; i++)
+    {
+      gd_tool tool = (gd_tool)i;
+      info_probe pr = { 0, 1, 0, { 0 } };
+      int nfe;
+
+      gd_tool_params_init (tool, &p, NULL);
+      p.sampler.steps = 3;
+      p.sampler.seed = 5;
+      p.tile_size = 64; /* several tiles */
+      p.sigma = 20.0;
+      p.ensemble = tool == GD_TOOL_DENOISE ? 2 : 1;
+      p.task_progress = info_probe_fn;
+      p.task_progress_data = &pr;
+      /* inpaint's network runs on the mask's region only: the count on
+       * the whole image is an upper bound. */
+      nfe = gd_tool_nfe (model, tool, &p,
+                         in.width,
+                         in.height, &err);
+      CHECK (nfe > 0, "%s: nfe %d (%s)", gd_tool_name (tool), nfe,
+             err.message);
+      CHECK (gd_tool_run (model, tool, &p, &in,
+                          tool == GD_TOOL_INPAINT ? &mask : NULL, &out, &err)
+                 == GD_OK,
+             "%s: %s", gd_tool_name (tool), err.message);
+      if (tool != GD_TOOL_INPAINT)
+        CHECK (pr.ok && pr.calls == nfe && pr.last.total == nfe,
+               "%s: %d evaluations reported (total %d), gd_tool_nfe %d",
+               gd_tool_name (tool), pr.calls, pr.last.total, nfe);
+      else
+        CHECK (pr.ok && pr.calls > 0 && pr.calls <= nfe,
+               "inpaint: %d evaluations, at most %d", pr.calls, nfe);
+      CHECK (out.data != NULL
+                 && out.width == in.width * (tool == GD_TOOL_UPSCALE ? 2 : 1),
+             "%s: output", gd_tool_name (tool));
+      gd_image_free (&out);
+      if (tool == GD_TOOL_UPSCALE || tool == GD_TOOL_DENOISE)
+        {
+          out.data = (float *)&err; /* must come back NULL */
+          CHECK (gd_tool_run (model, tool, &p, &in, &mask, &out, &err)
+                         == GD_ERR_INVALID
+                     && out.data == NULL && strstr (err.message, "mask"),
+                 "%s refuses a mask: %s", gd_tool_name (tool), err.message);
+        }
+    }
+
+  /* img2img on a selection = inpaint refining the selection in place with
+   * inpaint's eta. */
+  gd_tool_params_init (GD_TOOL_IMG2IMG, &p, NULL);
+  p.sampler.steps = 2;
+  p.sampler.seed = 8;
+  CHECK (gd_tool_run (model, GD_TOOL_IMG2IMG, &p, &in, &mask, &out, &err)
+             == GD_OK,
+         "img2img on a mask: %s", err.message);
+  {
+    gd_tool_defaults d;
+
+    gd_tool_defaults_get (GD_TOOL_INPAINT, &d, NULL);
+    p.refine_hole = 1;
+    p.sampler.eta = d.eta;
+  }
+  CHECK (gd_inpaint (model, &p, &in, &mask, &ref, &err) == GD_OK, "ref: %s",
+         err.message);
+  CHECK (out.data != NULL && ref.data != NULL
+             && memcmp (out.data, ref.data, TW * TH * 3 * sizeof (float)) == 0,
+         "img2img on a mask is inpaint with refine_hole");
+  gd_image_free (&out);
+  gd_image_free (&ref);
+
+  /* denoise with sigma 0 takes the one policy's estimate. */
+  gd_tool_params_init (GD_TOOL_DENOISE, &p, NULL);
+  p.one_step = 1;
+  p.sigma = 0.0;
+  CHECK (gd_tool_run (model, GD_TOOL_DENOISE, &p, &in, NULL, &out, &err)
+             == GD_OK,
+         "denoise, sigma estimated: %s", err.message);
+  p.sigma = gd_tool_estimate_sigma (&in, NULL);
+  CHECK (gd_tool_run (model, GD_TOOL_DENOISE, &p, &in, NULL, &ref, &err)
+             == GD_OK,
+         "denoise, the estimate given: %s", err.message);
+  CHECK (out.data != NULL && ref.data != NULL
+             && memcmp (out.data, ref.data, TW * TH * 3 * sizeof (float)) == 0,
+         "sigma 0 is the estimate of gd_tool_estimate_sigma (%g)", p.sigma);
+  gd_image_free (&out);
+  gd_image_free (&ref);
+  gd_image_free (&in);
+  gd_image_free (&mask);
 }
 
 int
@@ -449,7 +589,7 @@ main (int argc, char **argv)
       return 2;
     }
   test_image_conversions ();
-  test_tool_defaults ();
+  test_tool_descriptors ();
 
   model = gd_model_load (argv[1], &err);
   if (model == NULL)
@@ -464,6 +604,7 @@ main (int argc, char **argv)
   test_bad_parameters (model, &in);
   test_noise_keys (model);
   test_tiles_threads (model);
+  test_tool_run (model);
   gd_image_free (&in);
   gd_model_free (model);
 

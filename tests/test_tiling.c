@@ -186,7 +186,7 @@ test_tiled_net (gd_model *model)
     x[i] = 0.6f * sinf (0.05f * (float)(i % w) + 0.11f * (float)(i / w))
            + 0.3f * gd_rng_normal (5, 0, i);
   gd_task_params_init (&p);
-  CHECK (gd_net_init (&net, model, &p, w, h, 1, &err) == GD_OK
+  CHECK (gd_net_init (&net, model, &p, w, h, 1, 0, &err) == GD_OK
              && gd_tiling_count (&net.tiling) == 1,
          "one tile by default: %s", err.message);
   CHECK (gd_net_eps (&net, x, 300.0, whole, n, &err) == GD_OK, "whole: %s",
@@ -196,7 +196,7 @@ test_tiled_net (gd_model *model)
   p.tile_size = 160;
   p.task_progress = on_tile;
   p.task_progress_data = &pr;
-  CHECK (gd_net_init (&net, model, &p, w, h, 2, &err) == GD_OK, "tiled: %s",
+  CHECK (gd_net_init (&net, model, &p, w, h, 2, 0, &err) == GD_OK, "tiled: %s",
          err.message);
   CHECK (net.tiling.nx == 2 && net.tiling.ny == 1, "%d x %d tiles",
          net.tiling.nx, net.tiling.ny);
@@ -367,7 +367,7 @@ test_ensemble (gd_model *model)
         }
       p.ensemble = size;
       p.tile_size = 0;
-      CHECK (gd_net_init (&net, model, &p, w, h, 1, &err) == GD_OK
+      CHECK (gd_net_init (&net, model, &p, w, h, 1, 0, &err) == GD_OK
                  && gd_tiling_count (&net.tiling) == 1,
              "ensemble %d: %s", size, err.message);
       CHECK (gd_net_eps (&net, x, 200.0, got, n, &err) == GD_OK,
@@ -405,7 +405,7 @@ test_ensemble (gd_model *model)
     p.tile_size = 64;
     p.task_progress = on_tile;
     p.task_progress_data = &pr;
-    CHECK (gd_net_init (&net, model, &p, tw, th, 2, &err) == GD_OK
+    CHECK (gd_net_init (&net, model, &p, tw, th, 2, 0, &err) == GD_OK
                && gd_tiling_count (&net.tiling) > 1,
            "tiled ensemble: %s (%d tiles)", err.message,
            gd_tiling_count (&net.tiling));
@@ -427,7 +427,7 @@ test_ensemble (gd_model *model)
     p.task_progress = NULL;
 
     naive_apply (big, tw, th, 1, 0, turned, t2, &ow, &oh);
-    CHECK (gd_net_init (&net, model, &p, ow, oh, 1, &err) == GD_OK, "%s",
+    CHECK (gd_net_init (&net, model, &p, ow, oh, 1, 0, &err) == GD_OK, "%s",
            err.message);
     CHECK (gd_net_eps (&net, turned, 200.0, e2, tn, &err) == GD_OK, "%s",
            err.message);
@@ -455,7 +455,7 @@ test_ensemble (gd_model *model)
       {
         p.ensemble = bad;
         snprintf (err.message, sizeof err.message, "untouched");
-        CHECK (gd_net_init (&net, model, &p, w, h, 1, &err) == GD_ERR_INVALID
+        CHECK (gd_net_init (&net, model, &p, w, h, 1, 0, &err) == GD_ERR_INVALID
                    && strstr (err.message, "1, 2, 4 or 8") && net.ens_x == NULL
                    && net.tile_x == NULL,
                "ensemble %d refused: %s", bad, err.message);

@@ -168,7 +168,7 @@ test_consistency (gd_model *model)
               }
             gd_task_params_init (&p);
             p.scale = s;
-            p.sampler.sampler = runs[k].sampler;
+            gd_sampler_from_name (runs[k].sampler, &p.sampler.kind, NULL);
             p.sampler.eta = runs[k].eta;
             p.strength = runs[k].strength;
             p.sampler.steps = 3;
@@ -271,7 +271,7 @@ test_runs (gd_model *model)
   p.tile_size = 64; /* 96 x 64: two tiles */
   p.progress = on_progress;
   p.progress_data = &pr;
-  nfe = gd_task_nfe (model, "upscale", &p, 24, 16, &err);
+  nfe = gd_tool_nfe (model, GD_TOOL_UPSCALE, &p, 24, 16, &err);
   CHECK (nfe == 6, "3 steps on 2 tiles: %d (%s)", nfe, err.message);
   CHECK (gd_upscale (model, &p, &in, &a, &err) == GD_OK && pr.calls == nfe,
          "progress per tile: %d calls (%s)", pr.calls, err.message);
@@ -293,7 +293,7 @@ test_runs (gd_model *model)
   pr.calls = 0;
   p.strength = 0.0;
   CHECK (gd_upscale (model, &p, &in, &b, &err) == GD_OK && pr.calls == 0
-             && gd_task_nfe (model, "upscale", &p, 24, 16, &err) == 0,
+             && gd_tool_nfe (model, GD_TOOL_UPSCALE, &p, 24, 16, &err) == 0,
          "strength 0: the resize alone, no evaluation");
   gd_image_free (&b);
 
@@ -302,7 +302,7 @@ test_runs (gd_model *model)
   CHECK (gd_upscale (model, &p, &in, &b, &err) == GD_ERR_INVALID
              && b.data == NULL && strstr (err.message, "scale 3"),
          "scale 3: %s", err.message);
-  CHECK (gd_task_nfe (model, "upscale", &p, 24, 16, &err) == -1,
+  CHECK (gd_tool_nfe (model, GD_TOOL_UPSCALE, &p, 24, 16, &err) == -1,
          "scale 3 counted: %s", err.message);
   p.scale = 0;
   CHECK (gd_upscale (model, &p, &in, &b, &err) == GD_ERR_INVALID, "scale 0: %s",
@@ -396,7 +396,7 @@ test_detail_cubic (gd_model *model, const gd_image *photo)
 
   cubic_resize (photo, photo->width / 2, photo->height / 2, &small);
   cubic_resize (&small, photo->width, photo->height, &plain);
-  gd_tool_defaults_get ("upscale", &d, NULL);
+  gd_tool_defaults_get (GD_TOOL_UPSCALE, &d, NULL);
   gd_task_params_init (&p);
   p.strength = d.strength;
   p.sampler.eta = d.eta;

@@ -941,8 +941,10 @@ static gdouble
 diffusion_dialog_sigma (DiffusionDialog *d)
 {
   const DiffusionPlan *plan = &d->plan;
-  gint width = MIN (plan->work_width, DIFFUSION_SIGMA_CROP);
-  gint height = MIN (plan->work_height, DIFFUSION_SIGMA_CROP);
+  /* The core's policy estimates on the central GD_SIGMA_REGION square:
+   * only that square is read. */
+  gint width = MIN (plan->work_width, GD_SIGMA_REGION);
+  gint height = MIN (plan->work_height, GD_SIGMA_REGION);
   DiffusionRegion region;
   gdouble sigma;
 
@@ -950,8 +952,8 @@ diffusion_dialog_sigma (DiffusionDialog *d)
                               plan->work_x + (plan->work_width - width) / 2,
                               plan->work_y + (plan->work_height - height) / 2,
                               width, height, &region, NULL))
-    return 0.0;
-  sigma = diffusion_sigma_estimate (&region.color);
+    return -1.0;
+  sigma = gd_tool_estimate_sigma (&region.color, NULL);
   diffusion_region_free (&region);
   return sigma;
 }

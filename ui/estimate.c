@@ -1,4 +1,4 @@
-/* estimate.c: how long a run will take: network evaluations (gd_task_nfe,
+/* estimate.c: how long a run will take: network evaluations (gd_tool_nfe,
  * tiles included) times the measured time of one evaluation. */
 #include "config.h"
 
@@ -42,12 +42,12 @@ diffusion_estimate_text (const DiffusionProcedure *proc,
     return g_strdup (_ ("No model loaded: no estimate."));
   diffusion_task_params (proc, vals, &params);
   if (proc->tool == DIFFUSION_DENOISE && params.sigma <= 0.0 && sigma >= 0.0)
-    params.sigma = MAX (sigma, DIFFUSION_SIGMA_MIN);
+    params.sigma = MAX (sigma, GD_SIGMA_FLOOR);
   gd_error_clear (&err);
-  nfe = gd_task_nfe (model, proc->task, &params, width, height, &err);
+  nfe = gd_tool_nfe (model, proc->task, &params, width, height, &err);
   if (nfe < 0)
     return g_strdup_printf (_ ("No estimate: %s"), err.message);
-  nfe_tile = gd_task_nfe (model, proc->task, &params, DIFFUSION_UNTILED_SIZE,
+  nfe_tile = gd_tool_nfe (model, proc->task, &params, DIFFUSION_UNTILED_SIZE,
                           DIFFUSION_UNTILED_SIZE, NULL);
   tiles = nfe_tile > 0 ? MAX (nfe / nfe_tile, 1) : 1;
 

@@ -24,25 +24,14 @@ enum
   EXIT_USAGE = 2
 };
 
-typedef enum
-{
-  TOOL_IMG2IMG,
-  TOOL_INPAINT,
-  TOOL_UPSCALE,
-  TOOL_DENOISE
-} cli_tool;
-
-static const char *const tool_names[]
-    = { "img2img", "inpaint", "upscale", "denoise" };
-
 /* --steps, --strength and --eta when they are not given: the core's
  * per-tool defaults (gd_tool_defaults_get), the plug-in's too. */
 static gd_tool_defaults
-tool_defaults (int tool)
+tool_defaults (gd_tool tool)
 {
   gd_tool_defaults d = { 0.5, 0.0, 20 };
 
-  gd_tool_defaults_get (tool_names[tool], &d, NULL);
+  gd_tool_defaults_get (tool, &d, NULL);
   return d;
 }
 
@@ -124,13 +113,13 @@ usage (FILE *out)
       "\n"
       "The environment variable GD_MODEL_DIR overrides the folder of the\n"
       "default model.  Ctrl-C stops a run; nothing is written then.\n",
-      tool_defaults (TOOL_IMG2IMG).steps, tool_defaults (TOOL_INPAINT).steps,
-      tool_defaults (TOOL_UPSCALE).steps, tool_defaults (TOOL_DENOISE).steps,
-      tool_defaults (TOOL_IMG2IMG).strength,
-      tool_defaults (TOOL_INPAINT).strength,
-      tool_defaults (TOOL_UPSCALE).strength, tool_defaults (TOOL_IMG2IMG).eta,
-      tool_defaults (TOOL_INPAINT).eta, tool_defaults (TOOL_UPSCALE).eta,
-      tool_defaults (TOOL_DENOISE).eta);
+      tool_defaults (GD_TOOL_IMG2IMG).steps, tool_defaults (GD_TOOL_INPAINT).steps,
+      tool_defaults (GD_TOOL_UPSCALE).steps, tool_defaults (GD_TOOL_DENOISE).steps,
+      tool_defaults (GD_TOOL_IMG2IMG).strength,
+      tool_defaults (GD_TOOL_INPAINT).strength,
+      tool_defaults (GD_TOOL_UPSCALE).strength, tool_defaults (GD_TOOL_IMG2IMG).eta,
+      tool_defaults (GD_TOOL_INPAINT).eta, tool_defaults (GD_TOOL_UPSCALE).eta,
+      tool_defaults (GD_TOOL_DENOISE).eta);
 }
 
 static int
@@ -321,7 +310,7 @@ enlarge_alpha (const uint16_t *alpha, int width, int height, int scale)
 
 typedef struct
 {
-  cli_tool tool;
+  gd_tool tool;
   const char *in_path;
   const char *out_path;
   const char *model_path;
@@ -341,12 +330,12 @@ check_tool_options (const cli_args *a, const int *given)
   {
     int option;
     const char *name;
-    cli_tool tool;
+    gd_tool tool;
   } only[] = {
-    { 'm', "--mask", TOOL_INPAINT },  { 'j', "--jumps", TOOL_INPAINT },
-    { 'x', "--scale", TOOL_UPSCALE }, { 'k', "--kernel", TOOL_UPSCALE },
-    { 's', "--sigma", TOOL_DENOISE }, { '1', "--one-step", TOOL_DENOISE },
-    { 'c', "--no-clip-correction", TOOL_DENOISE }
+    { 'm', "--mask", GD_TOOL_INPAINT },  { 'j', "--jumps", GD_TOOL_INPAINT },
+    { 'x', "--scale", GD_TOOL_UPSCALE }, { 'k', "--kernel", GD_TOOL_UPSCALE },
+    { 's', "--sigma", GD_TOOL_DENOISE }, { '1', "--one-step", GD_TOOL_DENOISE },
+    { 'c', "--no-clip-correction", GD_TOOL_DENOISE }
   };
   char what[64];
 
@@ -354,10 +343,10 @@ check_tool_options (const cli_args *a, const int *given)
     if (given[only[k].option] && a->tool != only[k].tool)
       {
         snprintf (what, sizeof what, "%s is an option of %s", only[k].name,
-                  tool_names[only[k].tool]);
+                  gd_tool_name (only[k].tool));
         return usage_error ("%s", what);
       }
-  if (given['t'] && a->tool == TOOL_DENOISE)
+  if (given['t'] && a->tool == GD_TOOL_DENOISE)
     return usage_error ("%s", "--strength is not an option of denoise (the "
                               "noise level sets the start: --sigma)");
   return 0;
@@ -414,7 +403,7 @@ parse_args (int argc, char **argv, cli_args *a)
   int given[128] = { 0 };
   const char *command;
   long lv;
-  int opt, k;
+  int opt;
 
   opterr = 0;
   while ((opt = getopt_long (argc, argv, ":o:qh", options, NULL)) != -1)
@@ -427,9 +416,8 @@ parse_args (int argc, char **argv, cli_args *a)
         a->model_path = optarg;
         break;
       case OPT_SAMPLER:
-        if (!gd_sampler_is_known (optarg))
+        if (gd_sampler_from_name (optarg, &p->sampler.kind, NULL) != GD_OK)
           return usage_error ("unknown sampler '%s'", optarg);
-        p->sampler.sampler = optarg;
         break;
       case OPT_STEPS:
         if (parse_long (optarg, 1, GD_T_MAX, &lv) != 0)
@@ -539,13 +527,10 @@ parse_args (int argc, char **argv, cli_args *a)
     return usage_error ("%s", "no command given (expected img2img, inpaint, "
                               "upscale or denoise)");
   command = argv[optind++];
-  for (k = 0; k < 4 && strcmp (command, tool_names[k]) != 0; k++)
-    ;
-  if (k == 4)
+  if (gd_tool_from_name (command, &a->tool, NULL) != GD_OK)
     return usage_error ("unknown command '%s' (expected img2img, inpaint, "
                         "upscale or denoise)",
                         command);
-  a->tool = (cli_tool)k;
   if (optind < argc)
     a->in_path = argv[optind++];
   if (a->in_path == NULL)
@@ -556,7 +541,7 @@ parse_args (int argc, char **argv, cli_args *a)
     return usage_error ("%s: no output file given (-o OUT.png)", command);
   if (check_tool_options (a, given) != 0)
     return EXIT_USAGE;
-  if (a->tool == TOOL_INPAINT && a->mask_path == NULL)
+  if (a->tool == GD_TOOL_INPAINT && a->mask_path == NULL)
     return usage_error ("%s", "inpaint: no mask given (--mask MASK.png)");
   if (!given['t'])
     p->strength = tool_defaults (a->tool).strength;
@@ -567,24 +552,6 @@ parse_args (int argc, char **argv, cli_args *a)
   if (a->model_path == NULL)
     a->model_path = gd_model_default_path ();
   return 0;
-}
-
-static int
-run_tool (const cli_args *a, gd_model *model, const gd_image *in,
-          const gd_image *mask, gd_image *out, gd_error *err)
-{
-  switch (a->tool)
-    {
-    case TOOL_IMG2IMG:
-      return gd_img2img (model, &a->params, in, out, err);
-    case TOOL_INPAINT:
-      return gd_inpaint (model, &a->params, in, mask, out, err);
-    case TOOL_UPSCALE:
-      return gd_upscale (model, &a->params, in, out, err);
-    case TOOL_DENOISE:
-      return gd_denoise (model, &a->params, in, out, err);
-    }
-  return gd_error_set (err, GD_ERR_INVALID, "unknown tool");
 }
 
 int
@@ -602,12 +569,11 @@ main (int argc, char **argv)
 
   memset (&args, 0, sizeof args);
   gd_task_params_init (&args.params);
-  args.params.sampler.sampler = "ddim";
   args.sigma_auto = 1;
   status = parse_args (argc, argv, &args);
   if (status != 0)
     return status;
-  tool = tool_names[args.tool];
+  tool = gd_tool_name (args.tool);
 
   gd_error_clear (&err);
   gd_set_threads ((int)args.threads);
@@ -616,27 +582,24 @@ main (int argc, char **argv)
       fprintf (stderr, PROG ": %s\n", err.message);
       return EXIT_RUN_FAILED;
     }
-  if (args.tool == TOOL_INPAINT
+  if (args.tool == GD_TOOL_INPAINT
       && read_mask (args.mask_path, args.in_path, &png.color, &mask) != 0)
     {
       gd_png_free (&png);
       return EXIT_RUN_FAILED;
     }
-  if (args.tool == TOOL_DENOISE && args.sigma_auto)
+  if (args.tool == GD_TOOL_DENOISE && args.sigma_auto)
     {
-      args.params.sigma = gd_estimate_sigma (&png.color);
+      /* The core's policy, the plug-in's too: it is printed, and the
+       * run takes it as given. */
+      args.params.sigma = gd_tool_estimate_sigma (&png.color, &err);
       if (args.params.sigma < 0.0)
         {
-          fprintf (stderr,
-                   PROG ": denoise: cannot estimate the noise of %s (too "
-                        "small, or every pixel clipped): give --sigma\n",
-                   args.in_path);
+          fprintf (stderr, PROG ": %s: %s (--sigma)\n", args.in_path,
+                   err.message);
           gd_png_free (&png);
           return EXIT_RUN_FAILED;
         }
-      /* A clean image estimates near 0: denoise at t = 1 at least. */
-      if (args.params.sigma == 0.0)
-        args.params.sigma = 1e-3;
       if (!args.quiet)
         fprintf (stderr, "denoise: estimated sigma %.2f (0..255 scale)\n",
                  args.params.sigma);
@@ -658,7 +621,9 @@ main (int argc, char **argv)
   catch_signals ();
   memset (&result, 0, sizeof result);
   start = now_seconds ();
-  status = run_tool (&args, model, &png.color, &mask, &result.color, &err);
+  status = gd_tool_run (model, args.tool, &args.params, &png.color,
+                        args.tool == GD_TOOL_INPAINT ? &mask : NULL,
+                        &result.color, &err);
   if (progress.tty && progress.done > 0 && !progress.quiet)
     fputc ('\n', stderr);
   gd_model_free (model);
@@ -683,7 +648,7 @@ main (int argc, char **argv)
   /* The alpha and the bit depth of the input go back out unchanged. */
   result.bit_depth = png.bit_depth;
   result.alpha = png.alpha;
-  if (png.alpha != NULL && args.tool == TOOL_UPSCALE)
+  if (png.alpha != NULL && args.tool == GD_TOOL_UPSCALE)
     {
       result.alpha = enlarge_alpha (png.alpha, png.color.width,
                                     png.color.height, args.params.scale);

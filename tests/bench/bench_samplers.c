@@ -54,7 +54,7 @@ params_of (const row *r, int nfe)
   gd_sampler_params p;
 
   gd_sampler_params_init (&p);
-  p.sampler = r->sampler;
+  gd_sampler_from_name (r->sampler, &p.kind, NULL);
   p.eta = r->eta;
   p.spacing = r->spacing;
   p.steps = nfe;
@@ -132,7 +132,7 @@ table_bias (gauss_data *d, const int *nfe, int n_nfe, int t0)
         gd_sampler_params p = params_of (&all_rows[k], nfe[j]);
         double mean[GAUSS_MAX_GROUPS], var[GAUSS_MAX_GROUPS], dm = 0.0;
 
-        if (strcmp (p.sampler, "ddpm") == 0 && j > 0)
+        if (p.kind == GD_SAMPLER_DDPM && j > 0)
           break; /* ddpm takes every step: one row */
         if (gauss_exact_moments (&p, d, t0, mean0, var0, mean, var) != 0)
           exit (1);

@@ -265,7 +265,7 @@ run_img2img (gd_model *model, const options *o, double strength,
 
   gd_task_params_init (&p);
   p.strength = strength;
-  p.sampler.sampler = sampler;
+  gd_sampler_from_name (sampler, &p.sampler.kind, NULL);
   p.sampler.eta = eta;
   p.sampler.spacing = spacing;
   p.sampler.steps = steps;
@@ -429,7 +429,7 @@ main (int argc, char **argv)
                              rows[k].eta, rows[k].spacing, o.nfe[j], &crop,
                              &out);
                 gd_sampler_params_init (&sp);
-                sp.sampler = rows[k].sampler;
+                gd_sampler_from_name (rows[k].sampler, &sp.kind, NULL);
                 sp.steps = o.nfe[j];
                 ts->nfe[k][j] = gd_sampler_nfe (&sp, t0);
                 image_evals += ts->nfe[k][j];

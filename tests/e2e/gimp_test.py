@@ -878,6 +878,16 @@ def add_quality_cases(s, args):
            f"(plug-in-diffusion-upscale {NI} img d 2 0.5 10 \"ddim\" 1 {q})")
     s.case("q-inpaint", "q-photo", "hole",
            f"(plug-in-diffusion-inpaint {NI} img d 1.0 20 \"ddim\" 1 {q})")
+    # Wider than the core's sigma region (1024), noisier at the sides than
+    # in the centre: sigma 0 must be the core's one estimate in both front
+    # ends.
+    wide = np.tile(photo[:48], (1, 12, 1))[:, :1100].astype(float)
+    sd = np.full(wide.shape, 12.0)
+    sd[:, :38] = sd[:, -38:] = 60.0
+    wide = np.clip(wide + rng.normal(0, 1, wide.shape) * sd, 0, 255)
+    pngfile.write(s.path("q-wide.png"), np.rint(wide).astype(np.uint8), 8)
+    s.case("q-wide", "q-wide", "none",
+           f"(plug-in-diffusion-denoise {NI} img d 0 1 1 \"ddim\" 1 {q})")
     s.quality = dict(photo=photo, noisy=noisy, small=small)
 
 
@@ -910,6 +920,22 @@ def check_quality(s, args):
                   f"(max {worst})")
         else:
             check(False, f"q-denoise1x8: the CLI runs ({proc.stderr.strip()})")
+        out = s.path("cli-q-wide.png")
+        proc = subprocess.run(
+            [args.cli, "denoise", s.path("q-wide.png"), "-o", out,
+             "--model", args.quality_model, "--sigma", "auto", "--one-step",
+             "--seed", "1"],
+            capture_output=True, text=True, timeout=600)
+        check(s.status("q-wide") == "ok",
+              f"q-wide: succeeds ({s.info('q-wide', 'message')})")
+        if proc.returncode == 0 and s.status("q-wide") == "ok":
+            worst = np.abs(pngfile.read(out)[0].astype(int)[..., :3] -
+                           s.out("q-wide").astype(int)[..., :3]).max()
+            check(worst <= 1, "q-wide: with sigma estimated, the plug-in "
+                  "gives the CLI's pixels within one level (max "
+                  f"{worst}; the CLI's {proc.stderr.strip().splitlines()[0]})")
+        else:
+            check(False, f"q-wide: the CLI runs ({proc.stderr.strip()})")
     one, eight = psnr(s.out("q-denoise1"), photo), \
         psnr(s.out("q-denoise1x8"), photo)
     check(eight > one + 0.05,

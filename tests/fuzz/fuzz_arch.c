@@ -371,7 +371,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
     gd_task_params_init (&p);
     p.tile_size = tile;
-    rc = gd_net_init (&net, model, &p, w, h, 1, &err);
+    rc = gd_net_init (&net, model, &p, w, h, 1, 0, &err);
     if (rc == GD_OK)
       {
         for (k = 0; k < n; k++)

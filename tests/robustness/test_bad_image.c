@@ -148,7 +148,7 @@ static void
 tool_params (int tool, gd_task_params *p)
 {
   gd_task_params_init (p);
-  p->sampler.sampler = "ddim";
+  p->sampler.kind = GD_SAMPLER_DDIM;
   p->sampler.steps = 3;
   p->sampler.seed = 11;
   p->strength = tool == TOOL_INPAINT ? 1.0 : 0.5;
