@@ -13,10 +13,14 @@
 #   build-fuzz/  (or $GD_FUZZ_BUILDDIR) clang + libFuzzer: each fuzz target
 #                runs $GD_FUZZ_SECONDS seconds (default 30).  GD_FUZZ=0
 #                skips it.  tools/fuzz.sh runs them longer on demand.
-set -euo pipefail
+#
+# Every step runs whatever happened to the one before: a failing install,
+# configure or build shows as failed tests in the closing summary line,
+# never as a script that stops before it.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
-tools/install-deps.sh
+tools/install-deps.sh || echo "test.sh: installing the packages failed" >&2
 
 # setup DIR [MESON OPTIONS...]: configures DIR, or reconfigures it with
 # the options given.
@@ -47,8 +51,7 @@ run_tests() {
 
 builddir=${GD_BUILDDIR:-build}
 phase_start=$SECONDS
-setup "$builddir"
-ninja -C "$builddir"
+setup "$builddir" || echo "test.sh: configuring $builddir failed" >&2
 run_tests "$builddir"
 logs=("$builddir/meson-logs/testlog.json")
 echo "test.sh: $builddir took $((SECONDS - phase_start)) s" >&2
@@ -59,7 +62,7 @@ if [ "${GD_SANITIZE:-1}" != 0 ]; then
   # Optimised as the release build (-O3, plus debug symbols), so that the
   # tests' numerical thresholds see the same floating-point arithmetic.
   setup "$asandir" -Db_sanitize=address,undefined -Dbuildtype=release \
-    -Ddebug=true
+    -Ddebug=true || echo "test.sh: configuring $asandir failed" >&2
   # The GIMP tests run the plug-in inside GIMP, whose GEGL and babl modules
   # leave allocations that LeakSanitizer reports at the plug-in's exit from
   # already unloaded modules ("<unknown module>": nothing to suppress by
@@ -90,12 +93,12 @@ fi
 if [ "${GD_FUZZ:-1}" != 0 ]; then
   phase_start=$SECONDS
   fuzzdir=${GD_FUZZ_BUILDDIR:-build-fuzz}
-  if [ ! -f "$fuzzdir/build.ninja" ]; then
-    CC=${GD_FUZZ_CC:-clang-14} meson setup "$fuzzdir" -Dfuzzing=true \
-      -Db_sanitize=address,undefined -Db_lundef=false -Dplugin=false \
-      -Dbuildtype=debugoptimized
-  fi
-  meson configure "$fuzzdir" -Dfuzz_seconds="${GD_FUZZ_SECONDS:-30}"
+  # Reconfigured with these options every time, so that a change to them
+  # (or to meson_options.txt) reaches an existing folder.
+  CC=${GD_FUZZ_CC:-clang-14} setup "$fuzzdir" -Dfuzzing=true \
+    -Db_sanitize=address,undefined -Db_lundef=false -Dplugin=false \
+    -Dbuildtype=debugoptimized -Dfuzz_seconds="${GD_FUZZ_SECONDS:-30}" \
+    || echo "test.sh: configuring $fuzzdir failed" >&2
   run_tests "$fuzzdir" --suite fuzz
   logs+=("$fuzzdir/meson-logs/testlog.json")
   echo "test.sh: $fuzzdir took $((SECONDS - phase_start)) s" >&2
