@@ -366,14 +366,10 @@ gd_upscale_plan (const gd_schedule *sched, const gd_task_params *p, int width,
   if (width > INT_MAX / 4 / p->scale || height > INT_MAX / 4 / p->scale)
     return gd_error_set (err, GD_ERR_INVALID, "upscale: %d x %d is too large",
                          width, height);
-  plan->width = width * p->scale;
-  plan->height = height * p->scale;
-  plan->evals = p->strength == 0.0
-                    ? 0
-                    : gd_sampler_nfe (&p->sampler,
-                                      gd_task_t0 (sched, p->strength));
-  plan->single = 0;
-  return GD_OK;
+  /* A sampler run from t0 = strength T, as img2img's, on the enlarged
+   * grid. */
+  return gd_img2img_plan (sched, p, width * p->scale, height * p->scale, plan,
+                          err);
 }
 
 int
