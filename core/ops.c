@@ -121,24 +121,44 @@ im2col_row_scratch (int wout)
   return 2 * (size_t)wout + 4;
 }
 
-size_t
-gd_conv2d_col_floats (int cin, int ksize, int stride, int hout, int wout,
-                      size_t budget)
+/* The output rows of one sgemm: a function of the layer's shape alone
+ * (never of the workspace or the thread count), so that every output
+ * element is computed by the same sgemm call shape, in the same column of
+ * it, whatever ran before: OpenBLAS's kernels (the AVX2 ones in
+ * particular) sum an element differently when it falls in another column
+ * block of the call.  About GD_CONV_CHUNK_FLOATS of columns (in cache), at
+ * least one row, evened out so that the last chunk is not a sliver. */
+static int
+conv_chunk_rows (size_t k, int hout, int wout, int direct)
 {
-  size_t row, all, share;
-  int count = gd_threads ();
+  size_t per_row = direct ? (size_t)wout : k * (size_t)wout;
+  size_t budget = direct ? GD_CONV_DIRECT_PIXELS : GD_CONV_CHUNK_FLOATS;
+  size_t rows = budget / per_row;
+  size_t n_chunks;
+
+  if (rows < 1)
+    rows = 1;
+  if (rows > (size_t)hout)
+    rows = (size_t)hout;
+  n_chunks = ((size_t)hout + rows - 1) / rows;
+  return (int)(((size_t)hout + n_chunks - 1) / n_chunks);
+}
+
+size_t
+gd_conv2d_col_floats (int cin, int ksize, int stride, int hout, int wout)
+{
+  size_t k = (size_t)cin * (size_t)(ksize * ksize);
+  int rows, n_chunks, count = gd_threads ();
 
   if (ksize == 1 && stride == 1)
     return 0;
-  row = (size_t)cin * (size_t)(ksize * ksize) * (size_t)wout;
-  all = row * (size_t)hout;
-  share = budget < row ? row : budget;
-  if (share > all)
-    share = all;
-  if (count > hout)
-    count = hout;
+  rows = conv_chunk_rows (k, hout, wout, 0);
+  n_chunks = (hout + rows - 1) / rows;
+  if (count > n_chunks)
+    count = n_chunks;
   /* small factors: no overflow */
-  return (share + im2col_row_scratch (wout)) * (size_t)count;
+  return (k * (size_t)rows * (size_t)wout + im2col_row_scratch (wout))
+         * (size_t)count;
 }
 
 /* im2col for output rows [oy0, oy1): col is (cin k k) x ((oy1-oy0) wout),
@@ -228,6 +248,8 @@ typedef struct
   int accumulate;
   float *col;
   size_t col_share; /* floats of col per thread */
+  int rows;         /* output rows per chunk (conv_chunk_rows) */
+  int n_chunks;
 } conv_job;
 
 /* y rows [oy0, oy1) of every channel start from the bias (or keep the
@@ -256,8 +278,7 @@ conv_bias_rows (const conv_job *j, int oy0, int oy1)
     }
 }
 
-/* One thread's share: output rows [oy_lo, oy_hi), in chunks that fit its
-   part of the workspace. */
+/* One thread's share: chunks [lo, hi) of the layer's fixed chunks. */
 static void
 conv_task (void *ctx, int index, int count)
 {
@@ -266,33 +287,18 @@ conv_task (void *ctx, int index, int count)
   const size_t k = (size_t)j->cin * (size_t)(j->ksize * j->ksize);
   const int direct = j->ksize == 1 && j->stride == 1 && !j->upsample;
   float *scratch = NULL, *col = NULL;
-  size_t lo, hi;
-  int rows, n_chunks, oy0, oy_lo, oy_hi;
+  size_t lo, hi, chunk;
 
-  ops_split ((size_t)j->hout, index, count, &lo, &hi);
-  if (lo >= hi)
-    return;
-  oy_lo = (int)lo;
-  oy_hi = (int)hi;
-  if (direct)
-    /* 1x1: the input is already the column matrix; chunks of ~8k pixels
-       keep the output in cache between the bias and the sgemm. */
-    rows = 8192 / j->wout > 0 ? 8192 / j->wout : 1;
-  else
+  ops_split ((size_t)j->n_chunks, index, count, &lo, &hi);
+  if (!direct)
     {
       scratch = j->col + (size_t)index * j->col_share;
       col = scratch + im2col_row_scratch (j->wout);
-      rows = (int)((j->col_share - im2col_row_scratch (j->wout))
-                   / (k * (size_t)j->wout));
     }
-  if (rows > oy_hi - oy_lo)
-    rows = oy_hi - oy_lo;
-  /* Even chunks, so that the last sgemm is not a sliver. */
-  n_chunks = (oy_hi - oy_lo + rows - 1) / rows;
-  rows = (oy_hi - oy_lo + n_chunks - 1) / n_chunks;
-  for (oy0 = oy_lo; oy0 < oy_hi; oy0 += rows)
+  for (chunk = lo; chunk < hi; chunk++)
     {
-      int oy1 = oy0 + rows < oy_hi ? oy0 + rows : oy_hi;
+      int oy0 = (int)chunk * j->rows;
+      int oy1 = oy0 + j->rows < j->hout ? oy0 + j->rows : j->hout;
       int n = (oy1 - oy0) * j->wout;
       size_t p0 = (size_t)oy0 * j->wout;
 
@@ -318,7 +324,7 @@ gd_conv2d (const float *x, int cin, int h, int w, int upsample,
            int stride, float *y, int accumulate, float *col, size_t col_floats)
 {
   conv_job j;
-  size_t plane, k, row_floats;
+  size_t plane, k, chunk_floats;
   int count;
 
   GD_ASSERT (ksize == 1 || ksize == 3);
@@ -345,23 +351,29 @@ gd_conv2d (const float *x, int cin, int h, int w, int upsample,
   k = (size_t)cin * (size_t)(ksize * ksize);
   GD_ASSERT (plane <= INT_MAX && k <= INT_MAX);
 
-  /* Threads split the output rows; each needs a row of workspace. */
+  /* Threads share the layer's fixed chunks; each needs one chunk of
+     workspace.  Fewer threads (a smaller workspace) give the same bits. */
+  j.rows = conv_chunk_rows (k, j.hout, j.wout,
+                            ksize == 1 && stride == 1 && !upsample);
+  j.n_chunks = (j.hout + j.rows - 1) / j.rows;
   count = ops_threads_for (plane * (size_t)cout * k, (size_t)1 << 18);
-  if (count > j.hout)
-    count = j.hout;
+  if (count > j.n_chunks)
+    count = j.n_chunks;
   if (ksize == 1 && stride == 1 && !upsample)
     j.col_share = 0;
   else
     {
-      row_floats = k * (size_t)j.wout + im2col_row_scratch (j.wout);
-      GD_ASSERT (col != NULL && col_floats >= row_floats);
-      if ((size_t)count > col_floats / row_floats)
-        count = (int)(col_floats / row_floats);
-      j.col_share = col_floats / (size_t)count;
+      chunk_floats = k * (size_t)j.rows * (size_t)j.wout
+                     + im2col_row_scratch (j.wout);
+      GD_ASSERT (col != NULL && col_floats >= chunk_floats);
+      if ((size_t)count > col_floats / chunk_floats)
+        count = (int)(col_floats / chunk_floats);
+      j.col_share = chunk_floats;
     }
-  /* Our threads each call sgemm: OpenBLAS's own must stay out of it. */
-  if (count > 1 && openblas_get_num_threads () != 1)
-    openblas_set_num_threads (1);
+  /* Our threads each call sgemm, and one thread runs it alone: OpenBLAS's
+     own threads stay out of it always, so that no call splits its sums by
+     the state a previous call left. */
+  gd_blas_single_thread ();
   gd_parallel_run (conv_task, &j, count);
 }
 
@@ -562,11 +574,19 @@ gd_silu (const float *x, size_t n, float *y)
 }
 
 void
+gd_blas_single_thread (void)
+{
+  if (openblas_get_num_threads () != 1)
+    openblas_set_num_threads (1);
+}
+
+void
 gd_linear (const float *x, int n_in, const float *weight, const float *bias,
            int n_out, float *y)
 {
   int i;
 
+  gd_blas_single_thread ();
   for (i = 0; i < n_out; i++)
     y[i] = bias != NULL ? bias[i] : 0.0f;
   cblas_sgemv (CblasRowMajor, CblasNoTrans, n_out, n_in, 1.0f, weight, n_in, x,

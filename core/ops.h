@@ -50,13 +50,25 @@ void gd_parallel_run (gd_task_fn fn, void *ctx, int count);
 /* Output size of a convolution with padding ksize/2. */
 int gd_conv2d_out_size (int in_size, int ksize, int stride);
 
+/* OpenBLAS runs on the calling thread only (the kernels fork their own):
+ * every BLAS call goes through this first, so that no result depends on
+ * the thread state another call left behind. */
+void gd_blas_single_thread (void);
+
+/* A convolution's sgemm covers a fixed chunk of output rows: about this
+ * many floats of im2col columns (1 MiB: they and OpenBLAS's packed copy
+ * stay in a core's L2 cache), at least one row; 1x1 convolutions about
+ * GD_CONV_DIRECT_PIXELS pixels.  The chunks depend on the layer's shape
+ * alone, so a convolution gives the same bits whatever the workspace or
+ * the thread count. */
+#define GD_CONV_CHUNK_FLOATS ((size_t)1 << 18)
+#define GD_CONV_DIRECT_PIXELS ((size_t)8192)
+
 /* Floats of im2col workspace to give gd_conv2d for an output of
- * hout x wout with the current thread count: for each thread at least one
- * output row, at most all of them, else about `budget` floats (sized to
- * stay in cache) so that one sgemm covers several rows.  0 for 1x1
- * convolutions, which need none. */
-size_t gd_conv2d_col_floats (int cin, int ksize, int stride, int hout, int wout,
-                             size_t budget);
+ * hout x wout with the current thread count: one chunk per thread (fewer
+ * only limits the threads).  0 for 1x1 convolutions, which need none. */
+size_t gd_conv2d_col_floats (int cin, int ksize, int stride, int hout,
+                             int wout);
 
 /* 2-D convolution, padding ksize/2 with zeros (PyTorch Conv2d, padding=1
  * for 3x3, 0 for 1x1), ksize 1 or 3, stride 1 or 2.
@@ -66,8 +78,9 @@ size_t gd_conv2d_col_floats (int cin, int ksize, int stride, int hout, int wout,
  * the convolution reads x as if it were cin x 2h x 2w (the fused form of
  * nearest-x2 followed by this convolution).
  * If `accumulate` is non-zero y += conv(x) + bias, else y = conv(x) + bias.
- * col: workspace of col_floats >= gd_conv2d_col_floats (...) floats
- * (any value; NULL allowed for 1x1). */
+ * col: workspace of col_floats floats, at least one chunk's (any value;
+ * NULL allowed for 1x1); gd_conv2d_col_floats (...) runs every thread.
+ * The result does not depend on col_floats or on the thread count. */
 void gd_conv2d (const float *x, int cin, int h, int w, int upsample,
                 const float *weight, const float *bias, int cout, int ksize,
                 int stride, float *y, int accumulate, float *col,

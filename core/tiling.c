@@ -2,6 +2,7 @@
  * blended with smootherstep weights, the tile size chosen from a memory
  * budget (darktable's tiling, stable-diffusion.cpp's blend). */
 #include "tiling.h"
+#include "model.h"
 #include "ops.h"
 
 #include <assert.h>
@@ -11,7 +12,6 @@
 #include <string.h>
 
 /* 8 levels and 16 blocks per level at most (unet.c's limits). */
-#define NET_MAX_SKIPS (1 + 8 * 17)
 /* The smallest tile, in multiples of the downsampling factor. */
 #define TILE_MIN_FACTORS 4
 
@@ -32,89 +32,15 @@ gd_tiling_overlap (const gd_model_info *info)
 }
 
 /* a = max (a, b) */
-static void
-grow (double *a, double b)
-{
-  if (b > *a)
-    *a = b;
-}
-
-static double
-conv_col (int cin, int stride, int h_out, int w_out)
-{
-  return (double)gd_conv2d_col_floats (cin, 3, stride, h_out, w_out,
-                                       (size_t)1 << 18);
-}
-
 double
-gd_tiling_tile_bytes (const gd_model_info *info, int tile_w, int tile_h)
+gd_tiling_tile_bytes (const gd_model *model, int tile_w, int tile_h)
 {
-  const int base = info->base_channels, n_res = info->n_res_blocks;
-  const int n_levels = info->n_levels, f = info->downsample_factor;
-  int pw = (tile_w + f - 1) / f * f, ph = (tile_h + f - 1) / f * f;
-  int skip_ch[NET_MAX_SKIPS], n_skip = 0, ch = base, level, i;
-  double skips = 0, cat = 0, hidden = 0, scratch = 0, col = 0, pads;
+  /* The forward pass's own plan, and this file's tile buffers. */
+  double work = (double)gd_model_work_floats (model, tile_w, tile_h);
 
-  /* unet.c's plan_work, walked as model_walk binds the blocks. */
-  skips += (double)base * pw * ph;
-  col = conv_col (info->in_channels, 1, ph, pw);
-  skip_ch[n_skip++] = base;
-  for (level = 0; level < n_levels; level++)
-    {
-      int out_ch = base * info->channel_mult[level];
-      int h = ph >> level, w = pw >> level;
-      double px = (double)h * w;
-
-      for (i = 0; i < n_res && n_skip < NET_MAX_SKIPS - 1; i++)
-        {
-          if (ch > out_ch)
-            grow (&scratch, ch * px);
-          grow (&hidden, out_ch * px);
-          grow (&col, conv_col (ch, 1, h, w));
-          grow (&col, conv_col (out_ch, 1, h, w));
-          ch = out_ch;
-          skips += ch * px;
-          skip_ch[n_skip++] = ch;
-        }
-      if (level < n_levels - 1 && n_skip < NET_MAX_SKIPS - 1)
-        {
-          grow (&col, conv_col (ch, 2, h / 2, w / 2));
-          skips += ch * px / 4;
-          skip_ch[n_skip++] = ch;
-        }
-    }
-  {
-    double px = (double)(ph >> (n_levels - 1)) * (pw >> (n_levels - 1));
-
-    grow (&cat, ch * px);
-    grow (&hidden, ch * px);
-  }
-  for (level = n_levels - 1; level >= 0; level--)
-    {
-      int out_ch = base * info->channel_mult[level];
-      int h = ph >> level, w = pw >> level;
-      double px = (double)h * w;
-
-      for (i = 0; i <= n_res && n_skip > 0; i++)
-        {
-          int cin = ch + skip_ch[--n_skip];
-
-          grow (&cat, cin * px);
-          grow (&hidden, out_ch * px);
-          grow (&col, conv_col (cin, 1, h, w));
-          grow (&col, conv_col (out_ch, 1, h, w));
-          ch = out_ch;
-        }
-      if (level > 0)
-        {
-          grow (&col, conv_col (ch, 1, 2 * h, 2 * w));
-          grow (&cat, ch * px * 4);
-        }
-    }
-  grow (&col, conv_col (ch, 1, ph, pw));
-  /* The padded input and output, and this file's tile buffers. */
-  pads = 2.0 * info->in_channels * pw * ph + 2.0 * 3 * tile_w * tile_h;
-  return 4.0 * (skips + 2 * cat + hidden + scratch + col + pads);
+  if (work == 0.0)
+    return HUGE_VAL;
+  return 4.0 * (work + 2.0 * 3 * tile_w * (double)tile_h);
 }
 
 /* One axis: n tiles of stride + overlap (the last one cut at `size`). */
@@ -141,9 +67,10 @@ plan_axis (int size, int tile, int overlap, int f, int *n, int *stride)
 }
 
 int
-gd_tiling_plan (gd_tiling *tiling, const gd_model_info *info, int width,
+gd_tiling_plan (gd_tiling *tiling, const gd_model *model, int width,
                 int height, size_t memory_budget, int tile_size, gd_error *err)
 {
+  const gd_model_info *info = gd_model_get_info (model);
   const int f = info->downsample_factor > 0 ? info->downsample_factor : 1;
   const int overlap = gd_tiling_overlap (info);
   const int min_tile
@@ -168,7 +95,7 @@ gd_tiling_plan (gd_tiling *tiling, const gd_model_info *info, int width,
                              "the %d-pixel overlap)",
                              tile_size, min_tile, overlap);
     }
-  else if (gd_tiling_tile_bytes (info, width, height) <= budget)
+  else if (gd_tiling_tile_bytes (model, width, height) <= budget)
     tile = width > height ? width : height;
   else
     {
@@ -176,18 +103,18 @@ gd_tiling_plan (gd_tiling *tiling, const gd_model_info *info, int width,
        * area, so bisect on the side. */
       int lo = min_tile / f, hi = (width > height ? width : height) / f + 1;
 
-      if (gd_tiling_tile_bytes (info, min_tile, min_tile) > budget)
+      if (gd_tiling_tile_bytes (model, min_tile, min_tile) > budget)
         return gd_error_set (
             err, GD_ERR_NOMEM,
             "a memory budget of %.0f MiB is too small: the smallest tile "
             "(%d x %d) needs %.0f MiB",
             budget / (1 << 20), min_tile, min_tile,
-            gd_tiling_tile_bytes (info, min_tile, min_tile) / (1 << 20));
+            gd_tiling_tile_bytes (model, min_tile, min_tile) / (1 << 20));
       while (hi - lo > 1)
         {
           int mid = lo + (hi - lo) / 2;
 
-          if (gd_tiling_tile_bytes (info, mid * f, mid * f) <= budget)
+          if (gd_tiling_tile_bytes (model, mid * f, mid * f) <= budget)
             lo = mid;
           else
             hi = mid;
@@ -258,7 +185,7 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
                          net->ensemble);
   net->evals = evals * net->ensemble + single;
   net->last_t = -1.0;
-  status = gd_tiling_plan (&net->tiling, info, width, height, p->memory_budget,
+  status = gd_tiling_plan (&net->tiling, model, width, height, p->memory_budget,
                            p->tile_size, err);
   if (status != GD_OK)
     return status;

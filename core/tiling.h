@@ -29,16 +29,17 @@ typedef struct
  * inside it is near what the untiled pass gives (docs/tools.md). */
 int gd_tiling_overlap (const gd_model_info *info);
 
-/* Bytes the forward pass needs on a tile_w x tile_h tile, workspace and
- * tile buffers: a mirror of unet.c's plan, an estimate within a few %. */
-double gd_tiling_tile_bytes (const gd_model_info *info, int tile_w, int tile_h);
+/* Bytes the forward pass needs on a tile_w x tile_h tile: the workspace of
+ * the model's own plan (gd_model_work_floats) and the tile buffers;
+ * HUGE_VAL when the sizes overflow. */
+double gd_tiling_tile_bytes (const gd_model *model, int tile_w, int tile_h);
 
 /* Plans the tiles for a width x height grid: tile_size if > 0 (rounded
  * down to the downsampling factor), else the largest side whose tile fits
  * memory_budget (0: GD_DEFAULT_MEMORY_BUDGET).  One tile when the whole
  * grid fits.  GD_ERR_INVALID or GD_ERR_NOMEM with a message when the tile
  * is smaller than twice the overlap. */
-int gd_tiling_plan (gd_tiling *tiling, const gd_model_info *info, int width,
+int gd_tiling_plan (gd_tiling *tiling, const gd_model *model, int width,
                     int height, size_t memory_budget, int tile_size,
                     gd_error *err);
 

@@ -197,7 +197,7 @@ gd_tool_nfe (const gd_model *model, gd_tool tool, const gd_task_params *p,
   info = gd_model_get_info (model);
   if (desc->plan (&info->schedule, p, width, height, &plan, err) != GD_OK)
     return -1;
-  if (gd_tiling_plan (&tiling, info, plan.width, plan.height, p->memory_budget,
+  if (gd_tiling_plan (&tiling, model, plan.width, plan.height, p->memory_budget,
                       p->tile_size, err)
       != GD_OK)
     return -1;

@@ -8,10 +8,10 @@
  */
 #include "gimp-diffusion.h"
 #include "json.h"
+#include "model.h"
 #include "ops.h"
 #include "safetensors.h"
 
-#include <cblas.h>
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
@@ -28,9 +28,6 @@
 #define MAX_RES_BLOCKS 16
 #define MAX_CHANNELS 8192
 #define MAX_SKIPS (1 + MAX_LEVELS * (MAX_RES_BLOCKS + 1))
-/* im2col workspace per thread, in floats (1 MiB): the columns and
-   OpenBLAS's packed copy of them stay in a core's L2 cache. */
-#define COL_BUDGET ((size_t)1 << 18)
 /* Workspace sub-buffers start on 64-byte boundaries. */
 #define ALIGN_FLOATS 16
 
@@ -656,7 +653,7 @@ gd_set_threads (int n)
   /* The kernels fork their own threads, each calling a single-threaded
      sgemm on its share of the rows (see ops.h). */
   gd_threads_set (n);
-  openblas_set_num_threads (1);
+  gd_blas_single_thread ();
 }
 
 /* ---------------------------------------------------------------- forward */
@@ -701,9 +698,9 @@ conv_col (const gd_conv_params *c, int h, int w, int stride, int upsample)
 {
   int eh = upsample ? 2 * h : h, ew = upsample ? 2 * w : w;
 
-  return gd_conv2d_col_floats (
-      c->cin, c->ksize, stride, gd_conv2d_out_size (eh, c->ksize, stride),
-      gd_conv2d_out_size (ew, c->ksize, stride), COL_BUDGET);
+  return gd_conv2d_col_floats (c->cin, c->ksize, stride,
+                               gd_conv2d_out_size (eh, c->ksize, stride),
+                               gd_conv2d_out_size (ew, c->ksize, stride));
 }
 
 static void
@@ -805,6 +802,29 @@ plan_work (const gd_model *m, int ph, int pw, int pad, work_plan *p)
       || size_mad (&p->total, p->out_pad, 1) != 0)
     return -1;
   return 0;
+}
+
+size_t
+gd_model_work_floats (const gd_model *model, int width, int height)
+{
+  const int f = model->info.downsample_factor;
+  int pw, ph;
+  work_plan plan;
+
+  if (width < 1 || height < 1 || width > INT_MAX - f || height > INT_MAX - f)
+    return 0;
+  pw = (width + f - 1) / f * f;
+  ph = (height + f - 1) / f * f;
+  if (plan_work (model, ph, pw, pw != width || ph != height, &plan) != 0
+      || plan.total > SIZE_MAX / sizeof (float))
+    return 0;
+  return plan.total;
+}
+
+size_t
+gd_model_work_allocated (const gd_model *model)
+{
+  return model->work_floats;
 }
 
 typedef struct

@@ -124,8 +124,14 @@ test_conv (int cin, int h, int w, int cout, int ksize, int stride, int upsample,
   float *y = rand_buf (n_out, 1.0f);
   float *init = malloc (n_out * sizeof *init);
   double *want = malloc (n_out * sizeof *want);
-  size_t col_floats = gd_conv2d_col_floats (cin, ksize, stride, hout, wout,
-                                            tiny_budget ? 0 : (size_t)1 << 22);
+  /* tiny_budget: a workspace for one thread only (its one chunk). */
+  int threads = gd_threads ();
+  size_t col_floats;
+
+  if (tiny_budget)
+    gd_threads_set (1);
+  col_floats = gd_conv2d_col_floats (cin, ksize, stride, hout, wout);
+  gd_threads_set (threads);
   float *col = col_floats ? rand_buf (col_floats, 1.0f) : NULL;
   char what[160];
 
@@ -137,7 +143,7 @@ test_conv (int cin, int h, int w, int cout, int ksize, int stride, int upsample,
   snprintf (what, sizeof what, "conv%dx%d/%d%s %d->%d %dx%d%s%s%s", ksize,
             ksize, stride, upsample ? " up2" : "", cin, cout, w, h,
             accumulate ? " acc" : "", with_bias ? "" : " nobias",
-            tiny_budget ? " 1-row chunks" : "");
+            tiny_budget ? " one chunk of workspace" : "");
   check_nmse (what, y, want, n_out, 1e-10);
   free (x);
   free (wt);
@@ -457,10 +463,86 @@ test_threads (void)
   printf ("--- %d thread(s) (all cores)\n", gd_threads ());
 }
 
+/* The same convolution gives the same bits whatever the thread count and
+ * the workspace given: each sgemm covers the layer's own fixed chunk of
+ * rows (BLAS kernels sum an element differently in another column block of
+ * a call, OpenBLAS's AVX2 ones among them). */
+static void
+test_conv_determinism (void)
+{
+  static const struct
+  {
+    int cin, h, w, cout, ksize, stride, upsample;
+  } shapes[] = {
+    { 64, 64, 96, 32, 3, 1, 0 }, /* 16 chunks of 4 rows */
+    { 24, 37, 53, 8, 3, 2, 0 },
+    { 16, 21, 30, 16, 3, 1, 1 },
+    { 48, 50, 170, 24, 1, 1, 0 }, /* 1x1: chunks of pixels */
+  };
+  static const int counts[] = { 1, 2, 3, 5 };
+
+  for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+    {
+      int cin = shapes[k].cin, h = shapes[k].h, w = shapes[k].w;
+      int ksize = shapes[k].ksize, stride = shapes[k].stride;
+      int up = shapes[k].upsample, cout = shapes[k].cout;
+      int hout = gd_conv2d_out_size (up ? 2 * h : h, ksize, stride);
+      int wout = gd_conv2d_out_size (up ? 2 * w : w, ksize, stride);
+      size_t n_out = (size_t)cout * hout * wout, col_max;
+      float *x = rand_buf ((size_t)cin * h * w, 1.0f);
+      float *wt = rand_buf ((size_t)cout * cin * ksize * ksize, 0.3f);
+      float *b = rand_buf ((size_t)cout, 0.5f);
+      float *ref = malloc (n_out * sizeof *ref);
+      float *y = malloc (n_out * sizeof *y);
+      float *col;
+      int same = 1;
+
+      gd_threads_set (8);
+      col_max = gd_conv2d_col_floats (cin, ksize, stride, hout, wout);
+      col = col_max ? rand_buf (4 * col_max, 1.0f) : NULL;
+      gd_threads_set (1);
+      gd_conv2d (x, cin, h, w, up, wt, b, cout, ksize, stride, ref, 0, col,
+                 gd_conv2d_col_floats (cin, ksize, stride, hout, wout));
+      for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        for (int big = 0; big < 2; big++)
+          {
+            size_t floats;
+
+            gd_threads_set (counts[c]);
+            floats = big ? 4 * col_max
+                         : gd_conv2d_col_floats (cin, ksize, stride, hout,
+                                                 wout);
+            memset (y, 0, n_out * sizeof *y);
+            gd_conv2d (x, cin, h, w, up, wt, b, cout, ksize, stride, y, 0,
+                       col, floats);
+            same &= memcmp (y, ref, n_out * sizeof *y) == 0;
+          }
+      {
+        char what[200];
+
+        snprintf (what, sizeof what,
+                  "conv%dx%d/%d%s %d->%d %dx%d: the same bits with 1, 2, 3 "
+                  "and 5 threads, one chunk of workspace or four times all "
+                  "of it",
+                  ksize, ksize, stride, up ? " up2" : "", cin, cout, w, h);
+        check (same, what);
+      }
+      free (x);
+      free (wt);
+      free (b);
+      free (ref);
+      free (y);
+      free (col);
+    }
+  gd_threads_set (0);
+}
+
 int
 main (void)
 {
   int acc, up;
+
+  test_conv_determinism ();
 
   check (gd_conv2d_out_size (37, 3, 1) == 37
              && gd_conv2d_out_size (37, 3, 2) == 19

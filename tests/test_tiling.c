@@ -3,6 +3,7 @@
  * against one whole-image pass, with progress and cancel per tile; the
  * self-ensemble against a naive one. */
 #include "task-test.h"
+#include "model.h"
 #include "tiling.h"
 
 /* Along one axis of the plan: every pixel is covered by one or two tiles
@@ -53,8 +54,9 @@ check_axis (const gd_tiling *tl, int size, int n, int stride, int f,
 }
 
 static void
-test_plans (const gd_model_info *info)
+test_plans (const gd_model *model)
 {
+  const gd_model_info *info = gd_model_get_info (model);
   static const int sizes[]
       = { 1, 7, 63, 64, 65, 127, 128, 129, 200, 257, 1000 };
   static const int tiles[] = { 64, 96, 128, 130, 200 };
@@ -67,7 +69,7 @@ test_plans (const gd_model_info *info)
     for (size_t b = 0; b < sizeof tiles / sizeof *tiles; b++)
       {
         int w = sizes[a], h = sizes[(a + 3) % (sizeof sizes / sizeof *sizes)];
-        int status = gd_tiling_plan (&tl, info, w, h, 0, tiles[b], &err);
+        int status = gd_tiling_plan (&tl, model, w, h, 0, tiles[b], &err);
 
         if (tiles[b] / f * f < 2 * gd_tiling_overlap (info))
           {
@@ -89,38 +91,85 @@ test_plans (const gd_model_info *info)
       }
 }
 
+/* The workspace tiling plans with is the one gd_model_eps allocates: on a
+ * fresh model, after one pass, exactly gd_model_work_floats; and
+ * gd_tiling_tile_bytes is that plus the tile buffers. */
 static void
-test_budget (const gd_model_info *info)
+test_work_plan (const char *path)
 {
+  static const int sizes[][2]
+      = { { 64, 64 }, { 37, 29 }, { 3, 5 }, { 200, 96 }, { 96, 200 } };
+  gd_error err;
+
+  for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+    {
+      int w = sizes[k][0], h = sizes[k][1];
+      gd_model *model = gd_model_load (path, &err);
+      const gd_model_info *info;
+      size_t n, planned;
+      float *x, *eps;
+
+      if (model == NULL)
+        {
+          CHECK (0, "load %s: %s", path, err.message);
+          return;
+        }
+      info = gd_model_get_info (model);
+      n = (size_t)info->in_channels * w * h;
+      x = calloc (n, sizeof *x);
+      eps = calloc (n, sizeof *eps);
+      planned = gd_model_work_floats (model, w, h);
+      CHECK (planned > 0 && gd_model_work_allocated (model) == 0,
+             "%d x %d: %zu floats planned, none held before a pass", w, h,
+             planned);
+      CHECK (gd_model_eps (model, x, w, h, 300.0, eps, &err) == GD_OK,
+             "%d x %d: %s", w, h, err.message);
+      CHECK (gd_model_work_allocated (model) == planned,
+             "%d x %d: the pass allocated %zu floats, the plan says %zu", w,
+             h, gd_model_work_allocated (model), planned);
+      CHECK (gd_tiling_tile_bytes (model, w, h)
+                 == 4.0 * ((double)planned + 6.0 * w * h),
+             "%d x %d: the tile estimate is the plan and the tile buffers",
+             w, h);
+      free (x);
+      free (eps);
+      gd_model_free (model);
+    }
+}
+
+static void
+test_budget (const gd_model *model)
+{
+  const gd_model_info *info = gd_model_get_info (model);
   const int f = info->downsample_factor;
   gd_tiling small, large, whole;
   gd_error err;
   size_t budget = (size_t)64 << 20;
 
-  CHECK (gd_tiling_plan (&small, info, 5000, 4000, budget, 0, &err) == GD_OK,
+  CHECK (gd_tiling_plan (&small, model, 5000, 4000, budget, 0, &err) == GD_OK,
          "64 MiB plan: %s", err.message);
-  CHECK (gd_tiling_tile_bytes (info, small.tile, small.tile) <= (double)budget
-             && gd_tiling_tile_bytes (info, small.tile + f, small.tile + f)
+  CHECK (gd_tiling_tile_bytes (model, small.tile, small.tile) <= (double)budget
+             && gd_tiling_tile_bytes (model, small.tile + f, small.tile + f)
                     > (double)budget,
          "the largest tile within 64 MiB (%d)", small.tile);
-  CHECK (gd_tiling_plan (&large, info, 5000, 4000, budget * 8, 0, &err) == GD_OK
+  CHECK (gd_tiling_plan (&large, model, 5000, 4000, budget * 8, 0, &err) == GD_OK
              && large.tile > 2 * small.tile
              && gd_tiling_count (&large) < gd_tiling_count (&small),
          "8 times the budget: a larger tile (%d, %d) and fewer tiles",
          large.tile, small.tile);
-  CHECK (gd_tiling_plan (&whole, info, 100, 60, budget, 0, &err) == GD_OK
+  CHECK (gd_tiling_plan (&whole, model, 100, 60, budget, 0, &err) == GD_OK
              && gd_tiling_count (&whole) == 1 && whole.overlap == 0,
          "a small image is one tile");
-  CHECK (gd_tiling_plan (&small, info, 5000, 4000, 1000, 0, &err)
+  CHECK (gd_tiling_plan (&small, model, 5000, 4000, 1000, 0, &err)
                  == GD_ERR_NOMEM
              && strstr (err.message, "too small"),
          "a 1000-byte budget is refused: %s", err.message);
-  CHECK (gd_tiling_plan (&small, info, 50, 50, 0, -5, &err) == GD_ERR_INVALID,
+  CHECK (gd_tiling_plan (&small, model, 50, 50, 0, -5, &err) == GD_ERR_INVALID,
          "a negative tile is refused");
   /* The estimate grows with the area, about 4 times per doubling. */
   {
-    double a = gd_tiling_tile_bytes (info, 256, 256);
-    double b = gd_tiling_tile_bytes (info, 512, 512);
+    double a = gd_tiling_tile_bytes (model, 256, 256);
+    double b = gd_tiling_tile_bytes (model, 512, 512);
 
     CHECK (b > 3.5 * a && b < 4.5 * a, "bytes scale with area (%g, %g)", a, b);
   }
@@ -488,8 +537,9 @@ main (int argc, char **argv)
           fprintf (stderr, "FAIL cannot load %s: %s\n", argv[k], err.message);
           return 1;
         }
-      test_plans (gd_model_get_info (model));
-      test_budget (gd_model_get_info (model));
+      test_plans (model);
+      test_budget (model);
+      test_work_plan (argv[k]);
       if (k == 1)
         {
           test_tiled_net (model);

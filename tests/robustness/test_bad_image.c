@@ -389,7 +389,7 @@ test_budget (gd_model *model)
                 "%s: a memory budget of 1 MiB is too small: the smallest "
                 "tile (%d x %d) needs %.0f MiB",
                 tool_names[tool], min_tile, min_tile,
-                gd_tiling_tile_bytes (info, min_tile, min_tile) / (1 << 20));
+                gd_tiling_tile_bytes (model, min_tile, min_tile) / (1 << 20));
       gd_error_clear (&err);
       rc = tool_run (tool, model, &p, &in, &mask, &out, &err);
       check (rc == GD_ERR_NOMEM && strcmp (err.message, expect) == 0
@@ -465,7 +465,6 @@ static void
 test_huge_tools (gd_model *model)
 {
   const size_t n = (size_t)HUGE_SIDE * HUGE_SIDE;
-  const gd_model_info *info = gd_model_get_info (model);
   gd_image in = { HUGE_SIDE, HUGE_SIDE, 1, NULL };
   gd_image mask = { HUGE_SIDE, HUGE_SIDE, 1, NULL };
   gd_tiling tiling;
@@ -474,14 +473,14 @@ test_huge_tools (gd_model *model)
 
   /* The network's share: tiles within the default budget. */
   gd_error_clear (&err);
-  rc = gd_tiling_plan (&tiling, info, HUGE_SIDE, HUGE_SIDE, 0, 0, &err);
+  rc = gd_tiling_plan (&tiling, model, HUGE_SIDE, HUGE_SIDE, 0, 0, &err);
   check (rc == GD_OK && gd_tiling_count (&tiling) > 1
-             && gd_tiling_tile_bytes (info, tiling.tile, tiling.tile)
+             && gd_tiling_tile_bytes (model, tiling.tile, tiling.tile)
                     <= (double)GD_DEFAULT_MEMORY_BUDGET,
          "30000x30000 is planned as %d tiles of %d (%.0f MiB each, within "
          "the %zu MiB default budget)",
          gd_tiling_count (&tiling), tiling.tile,
-         gd_tiling_tile_bytes (info, tiling.tile, tiling.tile) / (1 << 20),
+         gd_tiling_tile_bytes (model, tiling.tile, tiling.tile) / (1 << 20),
          GD_DEFAULT_MEMORY_BUDGET >> 20);
 
   in.data = map_zeros (n);

@@ -1,0 +1,19 @@
+/* model.h: the forward pass's memory plan (core-internal).  One function,
+ * unet.c's plan_work, sizes the workspace: gd_model_eps allocates what it
+ * says, and tiling chooses its tiles by it. */
+#ifndef GD_MODEL_H
+#define GD_MODEL_H
+
+#include "gimp-diffusion.h"
+
+#include <stddef.h>
+
+/* Floats of workspace a forward pass on width x height takes (padded to
+ * the downsampling factor, at the current thread count); 0 when the sizes
+ * overflow. */
+size_t gd_model_work_floats (const gd_model *model, int width, int height);
+
+/* Floats of workspace the model holds now (the largest pass so far). */
+size_t gd_model_work_allocated (const gd_model *model);
+
+#endif /* GD_MODEL_H */
