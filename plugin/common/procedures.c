@@ -1,17 +1,13 @@
-/* procedures.c: the four PDB procedures: arguments, defaults, checks and
- * last values. */
+/* procedures.c: the four procedures as both front ends register them:
+ * names, texts, arguments, defaults and checks. */
 #include "config.h"
 
 #include <string.h>
 
+#include <glib-object.h>
 #include <glib/gi18n-lib.h>
-#include <libgimp/gimp.h>
 
-#include "plugin.h"
-
-#define DIFFUSION_AUTHOR "gimp-diffusion authors"
-#define DIFFUSION_DATE "2025"
-#define DIFFUSION_IMAGE_TYPES "RGB*, GRAY*"
+#include "host.h"
 
 static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
   { DIFFUSION_IMG2IMG,
@@ -98,111 +94,69 @@ diffusion_procedure_lookup (const gchar *proc)
 }
 
 /* The arguments after run-mode, image and drawable, per tool. */
-static const GimpParamDef diffusion_arg_strength
-    = { GIMP_PDB_FLOAT, "strength",
+static const DiffusionArg diffusion_arg_strength
+    = { DIFFUSION_ARG_STRENGTH, "strength", N_ ("_Strength:"),
         "How far from the original, 0..1: noise to t0 = strength * T and "
         "sample back (0 leaves the pixels as they are)" };
-static const GimpParamDef diffusion_arg_inpaint_strength
-    = { GIMP_PDB_FLOAT, "strength",
+static const DiffusionArg diffusion_arg_inpaint_strength
+    = { DIFFUSION_ARG_STRENGTH, "strength", N_ ("_Strength:"),
         "0..1: 1 fills the selection anew, below 1 refines a smooth fill of "
         "it from its border (0 leaves it as it is)" };
-static const GimpParamDef diffusion_arg_upscale_strength
-    = { GIMP_PDB_FLOAT, "strength",
+static const DiffusionArg diffusion_arg_upscale_strength
+    = { DIFFUSION_ARG_STRENGTH, "strength", N_ ("_Strength:"),
         "0..1: 1 starts from pure noise, below 1 from the enlarged image "
         "noised to t0 = strength * T (fewer steps)" };
-static const GimpParamDef diffusion_arg_scale
-    = { GIMP_PDB_INT32, "scale", "Enlargement factor: 2 or 4" };
-static const GimpParamDef diffusion_arg_sigma
-    = { GIMP_PDB_FLOAT, "sigma",
+static const DiffusionArg diffusion_arg_scale
+    = { DIFFUSION_ARG_SCALE, "scale", N_ ("Sc_ale:"),
+        "Enlargement factor: 2 or 4" };
+static const DiffusionArg diffusion_arg_sigma
+    = { DIFFUSION_ARG_SIGMA, "sigma", N_ ("Si_gma:"),
         "Noise standard deviation on the 0..255 scale; 0 estimates it from "
         "the image" };
-static const GimpParamDef diffusion_arg_ensemble
-    = { GIMP_PDB_INT32, "ensemble",
+static const DiffusionArg diffusion_arg_ensemble
+    = { DIFFUSION_ARG_ENSEMBLE, "ensemble", N_ ("Self-e_nsemble:"),
         "Self-ensemble: 1 (none), 2, 4 or 8; the model runs on as many "
         "flips and turns of the image and the results are averaged (as many "
         "times the time)" };
-static const GimpParamDef diffusion_args_common[] = {
-  { GIMP_PDB_INT32, "steps", "Network evaluations, 1..1000" },
-  { GIMP_PDB_STRING, "sampler",
+static const DiffusionArg diffusion_args_common[] = {
+  { DIFFUSION_ARG_STEPS, "steps", N_ ("S_teps:"),
+    "Network evaluations, 1..1000" },
+  { DIFFUSION_ARG_SAMPLER, "sampler", N_ ("Sa_mpler:"),
     "Sampler: \"ddim\" (\"\" means ddim), \"ddpm\", \"skip-step\", "
     "\"dpm-solver-2\", \"dpm-solver-3\", \"dpm-solver++2m\"" },
-  { GIMP_PDB_INT32, "seed", "Noise seed: the same seed gives the same pixels" },
-  { GIMP_PDB_STRING, "model",
+  { DIFFUSION_ARG_SEED, "seed", N_ ("S_eed:"),
+    "Noise seed: the same seed gives the same pixels" },
+  { DIFFUSION_ARG_MODEL, "model", N_ ("Mo_del:"),
     "Model file (.safetensors); \"\" means the shipped model" },
 };
-static const GimpParamDef diffusion_args_head[] = {
-  { GIMP_PDB_INT32, "run-mode",
-    "The run mode { RUN-INTERACTIVE (0), RUN-NONINTERACTIVE (1), "
-    "RUN-WITH-LAST-VALS (2) }" },
-  { GIMP_PDB_IMAGE, "image", "Input image" },
-  { GIMP_PDB_DRAWABLE, "drawable", "Input drawable" },
-};
 
-/* The procedure's own arguments (between the head and the common ones). */
-static gint
-diffusion_own_args (DiffusionTool tool, GimpParamDef *own)
+gint
+diffusion_procedure_args (DiffusionTool tool, const DiffusionArg **args)
 {
+  gint n = 0, k;
+
   switch (tool)
     {
     case DIFFUSION_IMG2IMG:
-      own[0] = diffusion_arg_strength;
-      return 1;
+      args[n++] = &diffusion_arg_strength;
+      break;
     case DIFFUSION_INPAINT:
-      own[0] = diffusion_arg_inpaint_strength;
-      return 1;
+      args[n++] = &diffusion_arg_inpaint_strength;
+      break;
     case DIFFUSION_UPSCALE:
-      own[0] = diffusion_arg_scale;
-      own[1] = diffusion_arg_upscale_strength;
-      return 2;
+      args[n++] = &diffusion_arg_scale;
+      args[n++] = &diffusion_arg_upscale_strength;
+      break;
     case DIFFUSION_DENOISE:
-      own[0] = diffusion_arg_sigma;
-      own[1] = diffusion_arg_ensemble;
-      return 2;
+      args[n++] = &diffusion_arg_sigma;
+      args[n++] = &diffusion_arg_ensemble;
+      break;
     default:
       g_return_val_if_reached (0);
     }
-}
-
-static gint
-diffusion_n_params (DiffusionTool tool)
-{
-  GimpParamDef own[2];
-
-  return G_N_ELEMENTS (diffusion_args_head) + diffusion_own_args (tool, own)
-         + G_N_ELEMENTS (diffusion_args_common);
-}
-
-void
-diffusion_procedures_install (void)
-{
-  gint i;
-
-  gimp_plugin_domain_register (GETTEXT_PACKAGE, LOCALEDIR);
-  /* The submenu's label, translated in the plug-in's domain. */
-  gimp_plugin_menu_branch_register (DIFFUSION_MENU_PARENT, N_ ("Diffusion"));
-
-  for (i = 0; i < DIFFUSION_N_TOOLS; i++)
-    {
-      const DiffusionProcedure *proc = &diffusion_procedures[i];
-      GimpParamDef args[G_N_ELEMENTS (diffusion_args_head) + 2
-                        + G_N_ELEMENTS (diffusion_args_common)];
-      GimpParamDef own[2];
-      gint n_own = diffusion_own_args (proc->tool, own);
-      gint n = 0, k;
-
-      for (k = 0; k < (gint)G_N_ELEMENTS (diffusion_args_head); k++)
-        args[n++] = diffusion_args_head[k];
-      for (k = 0; k < n_own; k++)
-        args[n++] = own[k];
-      for (k = 0; k < (gint)G_N_ELEMENTS (diffusion_args_common); k++)
-        args[n++] = diffusion_args_common[k];
-
-      gimp_install_procedure (
-          proc->proc, proc->blurb, proc->help, DIFFUSION_AUTHOR,
-          DIFFUSION_AUTHOR, DIFFUSION_DATE, proc->menu_label,
-          DIFFUSION_IMAGE_TYPES, GIMP_PLUGIN, n, 0, args, NULL);
-      gimp_plugin_menu_register (proc->proc, DIFFUSION_MENU_PATH);
-    }
+  for (k = 0; k < (gint)G_N_ELEMENTS (diffusion_args_common); k++)
+    args[n++] = &diffusion_args_common[k];
+  return n;
 }
 
 const gchar *
@@ -237,46 +191,18 @@ diffusion_vals_check (const DiffusionProcedure *proc, const DiffusionVals *vals)
 }
 
 gchar *
-diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
-                            const GimpParam *param, DiffusionVals *vals)
+diffusion_vals_set_strings (DiffusionVals *vals, const gchar *sampler,
+                            const gchar *model)
 {
-  gint expected = diffusion_n_params (proc->tool);
-  const gchar *sampler, *model;
-  gint k = G_N_ELEMENTS (diffusion_args_head);
-
-  if (nparams != expected)
-    return g_strdup_printf (_ ("%s takes %d arguments, got %d"), proc->proc,
-                            expected, nparams);
-  diffusion_vals_defaults (proc, vals);
-  switch (proc->tool)
-    {
-    case DIFFUSION_IMG2IMG:
-    case DIFFUSION_INPAINT:
-      vals->strength = param[k++].data.d_float;
-      break;
-    case DIFFUSION_UPSCALE:
-      vals->scale = param[k++].data.d_int32;
-      vals->strength = param[k++].data.d_float;
-      break;
-    case DIFFUSION_DENOISE:
-      vals->sigma = param[k++].data.d_float;
-      vals->ensemble = param[k++].data.d_int32;
-      break;
-    default:
-      g_return_val_if_reached (NULL);
-    }
-  vals->steps = param[k++].data.d_int32;
-  sampler = param[k].data.d_string ? param[k].data.d_string : "";
-  k++;
-  vals->seed = param[k++].data.d_int32;
-  model = param[k].data.d_string ? param[k].data.d_string : "";
+  sampler = sampler ? sampler : "";
+  model = model ? model : "";
   if (strlen (sampler) >= sizeof vals->sampler)
     return g_strdup_printf (_ ("unknown sampler \"%s\""), sampler);
   if (strlen (model) >= sizeof vals->model)
     return g_strdup (_ ("the model path is too long"));
   g_strlcpy (vals->sampler, sampler, sizeof vals->sampler);
   g_strlcpy (vals->model, model, sizeof vals->model);
-  return diffusion_vals_check (proc, vals);
+  return NULL;
 }
 
 /* The procedure's defaults, with strength and steps from the core's
@@ -294,13 +220,46 @@ diffusion_vals_defaults (const DiffusionProcedure *proc, DiffusionVals *vals)
     }
 }
 
-void
-diffusion_vals_last (const DiffusionProcedure *proc, DiffusionVals *vals)
+gchar *
+diffusion_vals_from_object (const DiffusionProcedure *proc, GObject *config,
+                            DiffusionVals *vals)
 {
+  const DiffusionArg *args[DIFFUSION_MAX_ARGS];
+  gint n = diffusion_procedure_args (proc->tool, args);
+  gchar *sampler = NULL, *model = NULL, *message;
+  gint k;
+
   diffusion_vals_defaults (proc, vals);
-  if (gimp_get_data_size (proc->proc) != sizeof *vals)
-    return; /* none yet, or stored by another version of the plug-in */
-  gimp_get_data (proc->proc, vals);
-  vals->sampler[sizeof vals->sampler - 1] = '\0';
-  vals->model[sizeof vals->model - 1] = '\0';
+  for (k = 0; k < n; k++)
+    switch (args[k]->kind)
+      {
+      case DIFFUSION_ARG_STRENGTH:
+        g_object_get (config, args[k]->name, &vals->strength, NULL);
+        break;
+      case DIFFUSION_ARG_SCALE:
+        g_object_get (config, args[k]->name, &vals->scale, NULL);
+        break;
+      case DIFFUSION_ARG_SIGMA:
+        g_object_get (config, args[k]->name, &vals->sigma, NULL);
+        break;
+      case DIFFUSION_ARG_ENSEMBLE:
+        g_object_get (config, args[k]->name, &vals->ensemble, NULL);
+        break;
+      case DIFFUSION_ARG_STEPS:
+        g_object_get (config, args[k]->name, &vals->steps, NULL);
+        break;
+      case DIFFUSION_ARG_SAMPLER:
+        g_object_get (config, args[k]->name, &sampler, NULL);
+        break;
+      case DIFFUSION_ARG_SEED:
+        g_object_get (config, args[k]->name, &vals->seed, NULL);
+        break;
+      case DIFFUSION_ARG_MODEL:
+        g_object_get (config, args[k]->name, &model, NULL);
+        break;
+      }
+  message = diffusion_vals_set_strings (vals, sampler, model);
+  g_free (sampler);
+  g_free (model);
+  return message;
 }

@@ -6,7 +6,7 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "dialog.h"
+#include "host.h"
 
 /* A side this small is never tiled: the evaluations of one tile. */
 #define DIFFUSION_UNTILED_SIZE 64

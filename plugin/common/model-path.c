@@ -3,7 +3,7 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "plugin.h"
+#include "host.h"
 
 static gchar *diffusion_self_dir = NULL;
 

@@ -1,14 +1,12 @@
 /* work.c: the four tools over the core task API: the computation (shared
- * with the dialog's preview) and a whole run (read, compute, write as one
- * undo step). */
+ * with the dialogs' preview) and a run's work before anything is written
+ * (the front end then writes the result as one undo step). */
 #include "config.h"
 
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
-#include <libgimp/gimp.h>
-
-#include "plugin.h"
+#include "host.h"
 
 void
 diffusion_task_params (const DiffusionProcedure *proc,
@@ -97,74 +95,99 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
   return TRUE;
 }
 
-gboolean
-diffusion_run (const DiffusionProcedure *proc, gint32 image_id,
-               gint32 drawable_id, const DiffusionVals *vals, GError **error)
+static void
+diffusion_progress_say (const DiffusionProgress *progress, const gchar *text)
 {
-  DiffusionComputeOptions options
-      = { diffusion_progress_gimp, (void *)_ (proc->name), -1.0 };
-  DiffusionPlan plan;
-  DiffusionRegion region;
+  if (progress != NULL && progress->text != NULL)
+    progress->text (progress->data, text);
+}
+
+typedef struct
+{
+  const DiffusionProgress *progress;
+  const gchar *name;
+} DiffusionProgressRelay;
+
+/* The core's task progress to the front end's: text and fraction after
+ * every network evaluation. */
+static int
+diffusion_progress_relay (void *user_data, const gd_progress_info *info)
+{
+  DiffusionProgressRelay *relay = user_data;
+  gchar *text = diffusion_progress_text (relay->name, info);
+
+  diffusion_progress_say (relay->progress, text);
+  g_free (text);
+  if (relay->progress->fraction != NULL)
+    relay->progress->fraction (relay->progress->data,
+                               info->total > 0 ? (gdouble)info->done
+                                                     / info->total
+                                               : 1.0);
+  return 0; /* never cancels: GIMP ends the process instead (progress.c) */
+}
+
+gboolean
+diffusion_work (const DiffusionProcedure *proc, const DiffusionVals *vals,
+                const DiffusionPlan *plan, const DiffusionSource *source,
+                const DiffusionProgress *progress, DiffusionRegion *region,
+                gd_image *result, GError **error)
+{
+  DiffusionProgressRelay relay = { progress, _ (proc->name) };
+  DiffusionComputeOptions options = { NULL, NULL, -1.0 };
   gd_image mask = { 0, 0, 0, NULL };
-  gd_image result;
   gd_model *model;
+  gchar *text;
   gboolean ok;
 
-  if (!diffusion_plan_make (proc->tool, image_id, drawable_id, &plan, error))
-    return FALSE;
-
+  memset (region, 0, sizeof *region);
+  memset (result, 0, sizeof *result);
+  if (progress != NULL)
+    {
+      options.progress = diffusion_progress_relay;
+      options.progress_data = &relay;
+    }
   /* TRANSLATORS: the tool's name. */
-  gimp_progress_init_printf (_ ("%s: loading the model"), _ (proc->name));
+  text = g_strdup_printf (_ ("%s: loading the model"), _ (proc->name));
+  diffusion_progress_say (progress, text);
+  g_free (text);
   model = diffusion_model_load (vals->model, error);
   if (model == NULL)
     return FALSE;
 
-  if (!diffusion_region_read (drawable_id, plan.work_x, plan.work_y,
-                              plan.work_width, plan.work_height, &region, error)
-      || (plan.use_mask
-          && !diffusion_mask_read (image_id, drawable_id, plan.work_x,
-                                   plan.work_y, plan.work_width,
-                                   plan.work_height, &mask, error)))
+  if (!diffusion_region_read (source->buffer, source->gray, source->has_alpha,
+                              plan->work_x, plan->work_y, plan->work_width,
+                              plan->work_height, region, error)
+      || (plan->use_mask
+          && !diffusion_mask_read (source->selection, source->offset_x,
+                                   source->offset_y, plan->work_x,
+                                   plan->work_y, plan->work_width,
+                                   plan->work_height, &mask, error)))
     {
-      diffusion_region_free (&region);
+      diffusion_region_free (region);
       gd_model_free (model);
       return FALSE;
     }
 
   if (proc->tool == DIFFUSION_DENOISE && vals->sigma <= 0.0)
     {
-      options.sigma = gd_tool_estimate_sigma (&region.color, NULL);
+      options.sigma = gd_tool_estimate_sigma (&region->color, NULL);
       if (options.sigma >= 0.0)
-        /* TRANSLATORS: the tool's name, then the noise level found. */
-        gimp_progress_set_text_printf (_ ("%s: estimated sigma %.1f"),
-                                       _ (proc->name), options.sigma);
+        {
+          /* TRANSLATORS: the tool's name, then the noise level found. */
+          text = g_strdup_printf (_ ("%s: estimated sigma %.1f"),
+                                  _ (proc->name), options.sigma);
+          diffusion_progress_say (progress, text);
+          g_free (text);
+        }
     }
 
   gd_set_threads (0);
-  ok = diffusion_compute (proc, vals, model, &region.color,
-                          plan.use_mask ? &mask : NULL, plan.work_x,
-                          plan.work_y, &options, &result, error);
+  ok = diffusion_compute (proc, vals, model, &region->color,
+                          plan->use_mask ? &mask : NULL, plan->work_x,
+                          plan->work_y, &options, result, error);
   gd_model_free (model);
   gd_image_free (&mask);
   if (!ok)
-    {
-      diffusion_region_free (&region);
-      return FALSE;
-    }
-
-  /* The image changes only here, after all the work: a run cancelled
-   * before this point (GIMP ends the process) leaves it as it was. */
-  gimp_image_undo_group_start (image_id);
-  if (proc->tool == DIFFUSION_UPSCALE)
-    ok = diffusion_upscale_write (image_id, drawable_id, &result, vals->scale,
-                                  error);
-  else
-    diffusion_region_write (drawable_id, &region, &result, plan.x, plan.y,
-                            plan.width, plan.height);
-  gimp_image_undo_group_end (image_id);
-  gimp_progress_update (1.0);
-
-  gd_image_free (&result);
-  diffusion_region_free (&region);
+    diffusion_region_free (region);
   return ok;
 }

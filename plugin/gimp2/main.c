@@ -1,5 +1,6 @@
 /* main.c: the GIMP 2.10 plug-in: registration and the run modes of its four
- * procedures (procedures.c has their arguments, work.c the work). */
+ * procedures (procedures.c has their arguments, drawable.c the glue of a
+ * run, ../common the rest). */
 #include "config.h"
 
 #include <locale.h>
@@ -8,7 +9,8 @@
 #include <glib/gi18n-lib.h>
 #include <libgimp/gimp.h>
 
-#include "plugin.h"
+#include "dialog.h"
+#include "gimp2.h"
 
 static void query (void);
 static void run (const gchar *name, gint nparams, const GimpParam *param,
@@ -89,7 +91,7 @@ run (const gchar *name, gint nparams, const GimpParam *param,
       diffusion_vals_last (proc, &vals);
       /* What the run would refuse (an empty selection for inpaint, an
        * indexed image, a layer group) is said before the dialog opens. */
-      if (!diffusion_plan_make (proc->tool, image_id, drawable_id, &plan,
+      if (!diffusion_gimp_plan (proc->tool, image_id, drawable_id, &plan,
                                 &error))
         {
           status = GIMP_PDB_EXECUTION_ERROR;
@@ -97,7 +99,7 @@ run (const gchar *name, gint nparams, const GimpParam *param,
           g_clear_error (&error);
           goto done;
         }
-      if (!diffusion_dialog (proc, image_id, drawable_id, &vals))
+      if (!diffusion_dialog (proc, image_id, drawable_id, &plan, &vals))
         {
           status = GIMP_PDB_CANCEL;
           goto done;

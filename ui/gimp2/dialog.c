@@ -1,6 +1,7 @@
-/* dialog.c: one GimpDialog per tool: its parameters, the sampler, seed and
- * model, a time estimate and a preview that runs the tool on the visible
- * region in a background thread. */
+/* dialog.c: the GIMP 2.10 dialogs (GTK 2, libgimpui 2.0): one GimpDialog
+ * per tool: its parameters, the sampler, seed and model, a time estimate
+ * and a preview that runs the tool on the visible region in a background
+ * thread (the host layer's preview job). */
 #include "config.h"
 
 #include <math.h>
@@ -12,11 +13,6 @@
 
 #include "dialog.h"
 
-/* A work region at most this large is previewed whole, so the preview is
- * the run's result; a larger one as the visible part with this much
- * context around it. */
-#define DIFFUSION_PREVIEW_EXACT_PIXELS (192 * 192)
-#define DIFFUSION_PREVIEW_CONTEXT 16
 /* How often the dialog looks at the background work (ms). */
 #define DIFFUSION_POLL_MS 120
 
@@ -141,47 +137,43 @@ static void
 diffusion_dialog_preview_rect (DiffusionDialog *d, gint *x, gint *y,
                                gint *width, gint *height)
 {
-  const DiffusionPlan *plan = &d->plan;
-  gint px, py, pw, ph, x1, y1, x2, y2;
+  gint px, py, pw, ph;
 
   gimp_preview_get_position (GIMP_PREVIEW (d->preview), &px, &py);
   gimp_preview_get_size (GIMP_PREVIEW (d->preview), &pw, &ph);
+  diffusion_preview_rect (d->proc, d->vals, &d->plan, px, py, pw, ph, x, y,
+                          width, height);
+}
 
-  if (d->proc->tool == DIFFUSION_UPSCALE)
-    {
-      /* The middle of the visible part, enlarged to fill the preview. */
-      gint s = d->vals->scale;
-      gint sw = (pw + s - 1) / s + 2 * DIFFUSION_PREVIEW_CONTEXT;
-      gint sh = (ph + s - 1) / s + 2 * DIFFUSION_PREVIEW_CONTEXT;
+/* A rectangle of the drawable's pixels. */
+static gboolean
+diffusion_dialog_read (DiffusionDialog *d, gint x, gint y, gint width,
+                       gint height, DiffusionRegion *region, GError **error)
+{
+  GeglBuffer *buffer = gimp_drawable_get_buffer (d->drawable_id);
+  gboolean ok = diffusion_region_read (
+      buffer, gimp_drawable_is_gray (d->drawable_id),
+      gimp_drawable_has_alpha (d->drawable_id), x, y, width, height, region,
+      error);
 
-      x1 = MAX (px + pw / 2 - sw / 2, 0);
-      y1 = MAX (py + ph / 2 - sh / 2, 0);
-      x2 = MIN (x1 + sw, plan->work_width);
-      y2 = MIN (y1 + sh, plan->work_height);
-      x1 = MAX (x2 - sw, 0);
-      y1 = MAX (y2 - sh, 0);
-    }
-  else if ((gint64)plan->work_width * plan->work_height
-           <= DIFFUSION_PREVIEW_EXACT_PIXELS)
-    {
-      x1 = plan->work_x;
-      y1 = plan->work_y;
-      x2 = x1 + plan->work_width;
-      y2 = y1 + plan->work_height;
-    }
-  else
-    {
-      x1 = MAX (px - DIFFUSION_PREVIEW_CONTEXT, plan->work_x);
-      y1 = MAX (py - DIFFUSION_PREVIEW_CONTEXT, plan->work_y);
-      x2 = MIN (px + pw + DIFFUSION_PREVIEW_CONTEXT,
-                plan->work_x + plan->work_width);
-      y2 = MIN (py + ph + DIFFUSION_PREVIEW_CONTEXT,
-                plan->work_y + plan->work_height);
-    }
-  *x = x1;
-  *y = y1;
-  *width = MAX (x2 - x1, 0);
-  *height = MAX (y2 - y1, 0);
+  g_object_unref (buffer);
+  return ok;
+}
+
+static gboolean
+diffusion_dialog_mask_read (DiffusionDialog *d, gint x, gint y, gint width,
+                            gint height, gd_image *mask, GError **error)
+{
+  GeglBuffer *buffer
+      = gimp_drawable_get_buffer (gimp_image_get_selection (d->image_id));
+  gint offset_x, offset_y;
+  gboolean ok;
+
+  gimp_drawable_offsets (d->drawable_id, &offset_x, &offset_y);
+  ok = diffusion_mask_read (buffer, offset_x, offset_y, x, y, width, height,
+                            mask, error);
+  g_object_unref (buffer);
+  return ok;
 }
 
 static gboolean
@@ -217,89 +209,34 @@ diffusion_dialog_shown_covers (DiffusionDialog *d)
                                      y2 - y1);
 }
 
-static guchar
-diffusion_u8 (gfloat v)
-{
-  return (guchar)CLAMP (lrintf (v * 255.0f), 0, 255);
-}
-
 /* Draws the shown preview: the tool's result where it changes pixels, the
  * original elsewhere (the drawable preview masks it with the selection). */
 static void
 diffusion_dialog_preview_draw (DiffusionDialog *d)
 {
-  DiffusionJob *job = d->shown;
-  const gd_image *out = &job->out;
-  gint colors = out->channels;
-  gboolean alpha = job->region.has_alpha;
-  gint bpp = colors + (alpha ? 1 : 0);
-  gint px, py, pw, ph, row, col, c;
   DiffusionRegion visible;
+  gint px, py, pw, ph, bpp;
   guchar *buf;
 
   gimp_preview_get_position (GIMP_PREVIEW (d->preview), &px, &py);
   gimp_preview_get_size (GIMP_PREVIEW (d->preview), &pw, &ph);
   if (pw <= 0 || ph <= 0)
     return;
-  buf = g_new0 (guchar, (gsize)pw * ph * bpp);
 
   if (d->proc->tool == DIFFUSION_UPSCALE)
     {
-      /* The enlarged middle of the crop, alpha replicated. */
-      gint s = job->vals.scale;
-      gint ox = CLAMP ((px + pw / 2 - job->region.x) * s - pw / 2, 0,
-                       MAX (out->width - pw, 0));
-      gint oy = CLAMP ((py + ph / 2 - job->region.y) * s - ph / 2, 0,
-                       MAX (out->height - ph, 0));
-      gint w = MIN (pw, out->width - ox);
-      gint h = MIN (ph, out->height - oy);
-
-      for (row = 0; row < h; row++)
-        for (col = 0; col < w; col++)
-          {
-            gsize src = (gsize)(oy + row) * out->width + (ox + col);
-            gsize asrc
-                = (gsize)((oy + row) / s) * job->region.width + (ox + col) / s;
-            guchar *dst = buf + ((gsize)row * pw + col) * bpp;
-
-            for (c = 0; c < colors; c++)
-              dst[c] = diffusion_u8 (out->data[src * colors + c]);
-            if (alpha)
-              dst[colors] = diffusion_u8 (job->region.alpha[asrc]);
-          }
+      buf = diffusion_preview_pixels (d->shown, &d->plan, NULL, px, py, pw, ph,
+                                      &bpp);
       gimp_preview_area_draw (
           GIMP_PREVIEW_AREA (gimp_preview_get_area (GIMP_PREVIEW (d->preview))),
           0, 0, pw, ph, gimp_drawable_type (d->drawable_id), buf, pw * bpp);
       g_free (buf);
       return;
     }
-
-  if (!diffusion_region_read (d->drawable_id, px, py, pw, ph, &visible, NULL))
-    {
-      g_free (buf);
-      return;
-    }
-  for (row = 0; row < ph; row++)
-    for (col = 0; col < pw; col++)
-      {
-        gint x = px + col, y = py + row;
-        gsize i = (gsize)row * pw + col;
-        guchar *dst = buf + i * bpp;
-        const gfloat *src = visible.color.data + i * colors;
-
-        /* Only the written bounds change; the job covers them here. */
-        if (x >= d->plan.x && x < d->plan.x + d->plan.width && y >= d->plan.y
-            && y < d->plan.y + d->plan.height
-            && diffusion_rect_contains (&job->region, x, y, 1, 1))
-          src = out->data
-                + ((gsize)(y - job->region.y) * out->width
-                   + (x - job->region.x))
-                      * colors;
-        for (c = 0; c < colors; c++)
-          dst[c] = diffusion_u8 (src[c]);
-        if (alpha)
-          dst[colors] = diffusion_u8 (visible.alpha[i]);
-      }
+  if (!diffusion_dialog_read (d, px, py, pw, ph, &visible, NULL))
+    return;
+  buf = diffusion_preview_pixels (d->shown, &d->plan, &visible, px, py, pw, ph,
+                                  &bpp);
   gimp_preview_draw_buffer (GIMP_PREVIEW (d->preview), buf, pw * bpp);
   diffusion_region_free (&visible);
   g_free (buf);
@@ -318,11 +255,10 @@ diffusion_dialog_preview_start (DiffusionDialog *d)
     return;
   job = diffusion_job_new (DIFFUSION_JOB_PREVIEW, d->proc, d->vals, d->model);
   job->sigma = d->sigma; /* for sigma 0: the run's estimate */
-  if (!diffusion_region_read (d->drawable_id, x, y, width, height, &job->region,
-                              &error)
+  if (!diffusion_dialog_read (d, x, y, width, height, &job->region, &error)
       || (d->plan.use_mask
-          && !diffusion_mask_read (d->image_id, d->drawable_id, x, y, width,
-                                   height, &job->mask, &error)))
+          && !diffusion_dialog_mask_read (d, x, y, width, height, &job->mask,
+                                          &error)))
     {
       gtk_label_set_text (GTK_LABEL (d->preview_label), error->message);
       g_error_free (error);
@@ -948,8 +884,7 @@ diffusion_dialog_sigma (DiffusionDialog *d)
   DiffusionRegion region;
   gdouble sigma;
 
-  if (!diffusion_region_read (d->drawable_id,
-                              plan->work_x + (plan->work_width - width) / 2,
+  if (!diffusion_dialog_read (d, plan->work_x + (plan->work_width - width) / 2,
                               plan->work_y + (plan->work_height - height) / 2,
                               width, height, &region, NULL))
     return -1.0;
@@ -960,11 +895,11 @@ diffusion_dialog_sigma (DiffusionDialog *d)
 
 gboolean
 diffusion_dialog (const DiffusionProcedure *proc, gint32 image_id,
-                  gint32 drawable_id, DiffusionVals *vals)
+                  gint32 drawable_id, const DiffusionPlan *plan,
+                  DiffusionVals *vals)
 {
   DiffusionDialog d;
   DiffusionVals edited = *vals;
-  GError *error = NULL;
   gboolean run;
 
   memset (&d, 0, sizeof d);
@@ -972,13 +907,7 @@ diffusion_dialog (const DiffusionProcedure *proc, gint32 image_id,
   d.vals = &edited;
   d.image_id = image_id;
   d.drawable_id = drawable_id;
-  if (!diffusion_plan_make (proc->tool, image_id, drawable_id, &d.plan, &error))
-    {
-      /* The caller has checked the plan: not reached in practice. */
-      g_message ("%s", error->message);
-      g_error_free (error);
-      return FALSE;
-    }
+  d.plan = *plan;
 
   gimp_ui_init (PLUG_IN_BINARY, FALSE);
   d.control_names = g_ptr_array_new ();
