@@ -158,6 +158,8 @@ trap - ERR
 in_root meson test -C /build --print-errorlogs --suite gimp3 --suite host \
   > "$out/test.log" 2>&1 || true
 cat "$out/test.log"
+rm -rf "$out/screenshots"
+cp -r "$root/build/screenshots" "$out/screenshots" 2> /dev/null || true
 if [ -f "$root/build/meson-logs/testlog.json" ]; then
   cp "$root/build/meson-logs/testlog.json" "$out/testlog.json"
 else

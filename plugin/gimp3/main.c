@@ -80,10 +80,15 @@ diffusion_add_arguments (GimpProcedure *procedure,
       const DiffusionArg *a = args[k];
       gchar *nick = g_strdup (_ (a->nick));
       gsize len = strlen (nick);
+      gchar *mnemonic;
 
       /* The dialog's labels end in a colon; GIMP 3's widgets add none. */
       if (len > 0 && nick[len - 1] == ':')
         nick[len - 1] = '\0';
+      /* GimpProcedureDialog's own buttons take S (Save Settings). */
+      mnemonic = strchr (nick, '_');
+      if (mnemonic != NULL && g_ascii_tolower (mnemonic[1]) == 's')
+        memmove (mnemonic, mnemonic + 1, strlen (mnemonic));
       switch (a->kind)
         {
         case DIFFUSION_ARG_STRENGTH:

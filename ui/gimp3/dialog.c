@@ -410,6 +410,7 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
   const char *const *names = gd_sampler_names ();
   const gchar *current = diffusion_vals_sampler (&d->vals);
   GList *ids = NULL;
+  gchar *text;
   gint i;
 
   d->dialog = gimp_procedure_dialog_new (procedure, d->config, _ (d->proc->name));
@@ -440,9 +441,9 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
         GtkListStore *store = gimp_int_store_new (_ ("2 times"), 2,
                                                   _ ("4 times"), 4, NULL);
 
+        /* (the combo takes the store) */
         gimp_procedure_dialog_get_int_combo (dialog, "scale",
                                              GIMP_INT_STORE (store));
-        g_object_unref (store);
         ids = g_list_append (ids, "scale");
         ids = g_list_append (ids, "strength");
       }
@@ -452,11 +453,9 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
         GtkListStore *store
             = gimp_int_store_new (_ ("Off"), 1, _ ("2 passes"), 2,
                                   _ ("4 passes"), 4, _ ("8 passes"), 8, NULL);
-        gchar *text;
 
         gimp_procedure_dialog_get_int_combo (dialog, "ensemble",
                                              GIMP_INT_STORE (store));
-        g_object_unref (store);
         if (d->sigma >= 0.0)
           text = g_strdup_printf (_ ("Estimated from the image: %.1f"),
                                   d->sigma);
@@ -477,14 +476,26 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
       break;
     }
   ids = g_list_append (ids, "steps");
+  /* Sliders for the continuous values (GIMP 3 would show spin buttons). */
+  if (d->proc->tool == DIFFUSION_DENOISE)
+    gimp_procedure_dialog_get_spin_scale (dialog, "sigma", 1.0);
+  else
+    gimp_procedure_dialog_get_spin_scale (dialog, "strength", 1.0);
+  gimp_procedure_dialog_get_spin_scale (dialog, "steps", 1.0);
 
-  /* The sampler: a list of the core's samplers, not a free text. */
-  box = gimp_procedure_dialog_fill_box_list (dialog, "sampler-box", NULL);
+  /* The sampler: a list of the core's samplers, not a free text (a box
+   * of the dialog's, with its label, and the list packed into it). */
+  text = g_strdup (_ ("Sa_mpler:"));
+  if (g_str_has_suffix (text, ":"))
+    text[strlen (text) - 1] = '\0'; /* as GIMP 3 labels its arguments */
+  label = gimp_procedure_dialog_get_label (dialog, "sampler-label", text,
+                                           FALSE, TRUE);
+  g_free (text);
+  box = gimp_procedure_dialog_fill_box (dialog, "sampler-box", "sampler-label",
+                                        NULL);
   gtk_orientable_set_orientation (GTK_ORIENTABLE (box),
                                   GTK_ORIENTATION_HORIZONTAL);
   gtk_box_set_spacing (GTK_BOX (box), 6);
-  label = gtk_label_new_with_mnemonic (_ ("Sa_mpler:"));
-  gtk_box_pack_start (GTK_BOX (box), label, FALSE, FALSE, 0);
   d->sampler = gtk_combo_box_text_new ();
   for (i = 0; names != NULL && names[i] != NULL; i++)
     {
@@ -529,20 +540,27 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
 /* ---------------------------------------------------------------- tests */
 
 /* GIMP_DIFFUSION_DIALOG_TEST=DIR: once the preview is drawn, the dialog
- * saves DIR/PROC.png (itself) and DIR/PROC.controls (the preview's status,
- * the estimate), then answers as GIMP_DIFFUSION_DIALOG_RESPONSE says
- * ("cancel", else OK).  The e2e tests run the dialogs this way under
- * Xvfb. */
+ * saves DIR/PROC.png (itself) and DIR/PROC.controls (the values, the
+ * preview's status, the estimate), then answers as the file DIR/response
+ * says, or else GIMP_DIFFUSION_DIALOG_RESPONSE ("cancel", else OK).  The
+ * e2e tests run the dialogs this way under Xvfb (the file: a script in
+ * GIMP cannot change the environment GIMP gives a plug-in). */
 static void
 diffusion_dialog_test_snapshot (DiffusionDialog *d)
 {
   GdkWindow *window = gtk_widget_get_window (d->dialog);
-  const gchar *answer = g_getenv ("GIMP_DIFFUSION_DIALOG_RESPONSE");
+  gchar *response = g_build_filename (d->test_dir, "response", NULL);
+  gchar *answer = NULL;
   GString *text = g_string_new (NULL);
   GdkPixbuf *pixbuf;
   gchar *path;
 
   d->test_done = TRUE;
+  if (!g_file_get_contents (response, &answer, NULL, NULL))
+    answer = g_strdup (g_getenv ("GIMP_DIFFUSION_DIALOG_RESPONSE"));
+  g_free (response);
+  if (answer != NULL)
+    g_strstrip (answer);
   pixbuf = gdk_pixbuf_get_from_window (window, 0, 0,
                                        gdk_window_get_width (window),
                                        gdk_window_get_height (window));
@@ -555,6 +573,8 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
   g_free (path);
   g_string_append_printf (text, "sampler\t%s\n",
                           diffusion_vals_sampler (&d->vals));
+  g_string_append_printf (text, "steps\t%d\nseed\t%d\nmodel\t%s\n",
+                          d->vals.steps, d->vals.seed, d->vals.model);
   g_string_append_printf (text, "preview-shown\t%d\n",
                           d->shown != NULL && d->shown_valid);
   g_string_append_printf (text, "preview-status\t%s\n",
@@ -568,6 +588,7 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
   gtk_dialog_response (GTK_DIALOG (d->dialog), g_strcmp0 (answer, "cancel") == 0
                                                    ? GTK_RESPONSE_CANCEL
                                                    : GTK_RESPONSE_OK);
+  g_free (answer);
 }
 
 /* ---------------------------------------------------------------- entry */

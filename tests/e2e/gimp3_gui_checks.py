@@ -1,0 +1,86 @@
+"""The GIMP 3 dialogs, run inside GIMP under Xvfb by Python-Fu
+(gimp3_gui_test.py).  Each procedure first runs non-interactively with
+the small test model (GIMP keeps those values as the last ones), then
+RUN-INTERACTIVE twice: the dialog (GIMP_DIFFUSION_DIALOG_TEST) saves its
+screenshot and answers OK, then Cancel, as GD_TEST_DIR/response says.
+OK must give the non-interactive run's pixels; Cancel must leave the image
+as it was."""
+
+import os
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+gi.require_version("Gegl", "0.4")
+from gi.repository import Gegl, Gimp, Gio  # noqa: E402
+
+DIR = os.environ["GD_TEST_DIR"]
+MODEL = os.environ["GD_TEST_MODEL"]
+STEPS = int(os.environ.get("GD_TEST_STEPS", "2"))
+PDB = Gimp.get_pdb()
+OWN = {"img2img": {"strength": 0.5}, "inpaint": {"strength": 1.0},
+       "upscale": {"scale": 2, "strength": 0.5},
+       "denoise": {"sigma": 20.0, "ensemble": 1}}
+
+
+def check(cond, what):
+    print(("ok     " if cond else "FAILED ") + what, flush=True)
+
+
+def pixels(d):
+    buf = d.get_buffer()
+    rect = Gegl.Rectangle.new(0, 0, d.get_width(), d.get_height())
+    return bytes(buf.get(rect, 1.0, "R'G'B'A float", Gegl.AbyssPolicy.NONE))
+
+
+def image(tool):
+    img = Gimp.file_load(Gimp.RunMode.NONINTERACTIVE,
+                         Gio.File.new_for_path(os.path.join(DIR, "rgb.png")))
+    if tool == "inpaint":
+        w, h = img.get_width(), img.get_height()
+        img.select_rectangle(Gimp.ChannelOps.REPLACE, w * 3 // 8, h * 3 // 8,
+                             w // 4, h // 4)
+    return img, img.get_layers()[0]
+
+
+def run(tool, img, d, mode):
+    proc = PDB.lookup_procedure("plug-in-diffusion-" + tool)
+    config = proc.create_config()
+    config.set_property("run-mode", mode)
+    config.set_property("image", img)
+    config.set_core_object_array("drawables", [d])
+    for key, value in dict(OWN[tool], steps=STEPS, seed=3,
+                           model=MODEL).items():
+        config.set_property(key, value)
+    result = proc.run(config)
+    return result.index(0), (result.index(1) if result.length() > 1 else "")
+
+
+for tool in OWN:
+    img, d = image(tool)
+    status, message = run(tool, img, d, Gimp.RunMode.NONINTERACTIVE)
+    want = pixels(d)
+    check(status == Gimp.PDBStatusType.SUCCESS,
+          f"{tool}: non-interactive run ({message})")
+    img.delete()
+
+    for answer in ("ok", "cancel"):
+        with open(os.path.join(DIR, "response"), "w") as f:
+            f.write(answer)
+        img, d = image(tool)
+        before = pixels(d)
+        status, message = run(tool, img, d, Gimp.RunMode.INTERACTIVE)
+        shot = os.path.join(DIR, f"plug-in-diffusion-{tool}.png")
+        if answer == "ok":
+            check(status == Gimp.PDBStatusType.SUCCESS and pixels(d) == want,
+                  f"{tool}: the dialog opens and OK applies the last values "
+                  f"(the non-interactive run's pixels) ({message})")
+            check(os.path.exists(shot), f"{tool}: the dialog's screenshot")
+            if os.path.exists(shot):
+                os.rename(shot, os.path.join(DIR, f"gimp3-{tool}.png"))
+        else:
+            check(status == Gimp.PDBStatusType.CANCEL
+                  and pixels(d) == before,
+                  f"{tool}: Cancel leaves the image as it was ({status})")
+        img.delete()
+print("checks done", flush=True)
