@@ -16,9 +16,10 @@
 # 4. test:    meson test --suite gimp3 (the procedures in gimp-console-3.0,
 #             the dialogs under Xvfb), and the host layer's unit tests.
 #
-# OUTDIR (default build-debian13/ in the clone) receives testlog.json
-# (meson's, which tools/test-summary.py reads), the stage times and the
-# dialogs' screenshots.  Any failure before the tests (no debootstrap, no
+# OUTDIR (default build-debian13/ in the clone) receives
+# meson-logs/testlog.json (meson's, which tools/test-summary.py reads),
+# the stage times (stages.txt), the logs of each stage and the dialogs'
+# screenshots.  Any failure before the tests (no debootstrap, no
 # network, a build error) writes a testlog.json with one failed test
 # "debian13-root" that says which stage failed, so that the summary counts
 # it.  Needs root (debootstrap, chroot, mount).
@@ -37,11 +38,12 @@ packages=(
   meson ninja-build gcc libc6-dev pkg-config gettext
   libopenblas-dev libpng-dev libgegl-dev
   python3 python3-numpy
-  xvfb xauth xdotool
+  xvfb xauth
 )
 
-mkdir -p "$out"
-rm -f "$out/testlog.json" "$out/stages.txt"
+mkdir -p "$out/meson-logs"
+log="$out/meson-logs/testlog.json"
+rm -f "$log" "$out/stages.txt"
 stage=setup
 stage_start=$SECONDS
 total_start=$SECONDS
@@ -51,7 +53,7 @@ mounted=()
 fail() {
   local message=$1
   echo "debian13-root.sh: $stage: $message" >&2
-  /usr/bin/python3 - "$out/testlog.json" "$stage" "$message" \
+  /usr/bin/python3 - "$log" "$stage" "$message" \
     "$((SECONDS - total_start))" << 'PY'
 import json, sys
 path, stage, message, seconds = sys.argv[1:]
@@ -81,7 +83,12 @@ stage_done() {
 }
 
 [ "$(id -u)" -eq 0 ] || fail "needs root (debootstrap, chroot, mount)"
-command -v debootstrap > /dev/null || fail "debootstrap is not installed"
+command -v debootstrap > /dev/null ||
+  fail "debootstrap is not installed (tools/install-deps.sh installs it)"
+mkdir -p "$(dirname "$root")"
+# One run at a time per root (its mounts, its /build).
+exec 9> "$root.lock"
+flock 9
 
 in_root() {
   chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
@@ -108,7 +115,6 @@ if [ -f "$root/.gd-ready" ] && [ -x "$root/usr/bin/apt-get" ]; then
 else
   echo "debian13-root.sh: debootstrap $suite into $root from $mirror" >&2
   rm -rf "$root.new"
-  mkdir -p "$(dirname "$root")"
   debootstrap --variant=minbase --include=ca-certificates "$suite" \
     "$root.new" "$mirror" > "$out/debootstrap.log" 2>&1 ||
     fail "debootstrap $suite $mirror failed (see $out/debootstrap.log)"
@@ -161,7 +167,7 @@ cat "$out/test.log"
 rm -rf "$out/screenshots"
 cp -r "$root/build/screenshots" "$out/screenshots" 2> /dev/null || true
 if [ -f "$root/build/meson-logs/testlog.json" ]; then
-  cp "$root/build/meson-logs/testlog.json" "$out/testlog.json"
+  cp "$root/build/meson-logs/testlog.json" "$log"
 else
   fail "meson test left no testlog.json (see $out/test.log)"
 fi

@@ -13,6 +13,7 @@ packages=(
   gettext
   clang-14 libclang-rt-14-dev valgrind
   xvfb xauth xdotool  # GIMP's UI under Xvfb: tests/e2e/gimp_gui_test.py
+  debootstrap  # the Debian 13 root of the GIMP 3 tests: tools/debian13-root.sh
 )
 
 if [ "$(id -u)" -eq 0 ]; then

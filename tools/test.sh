@@ -104,4 +104,22 @@ if [ "${GD_FUZZ:-1}" != 0 ]; then
   echo "test.sh: $fuzzdir took $((SECONDS - phase_start)) s" >&2
 fi
 
+# ---------------------------------------------------------------- GIMP 3
+# The GIMP 3 front end, built and tested in a Debian 13 root made with
+# debootstrap and cached outside the clone (tools/debian13-root.sh: GIMP
+# 3.0 and libgimp-3.0-dev from Debian's archive; the headless procedures,
+# then the dialogs under Xvfb).  GD_DEBIAN13=0 skips it.  A stage that
+# cannot run (no debootstrap, no network, not root, a build error) leaves
+# a failed test in its log, and a missing log counts as a failure.
+if [ "${GD_DEBIAN13:-1}" != 0 ]; then
+  phase_start=$SECONDS
+  d13dir=${GD_DEBIAN13_BUILDDIR:-build-debian13}
+  tools/debian13-root.sh "$d13dir" ||
+    echo "test.sh: the Debian 13 (GIMP 3) stage failed" >&2
+  logs+=("$d13dir/meson-logs/testlog.json")
+  echo "test.sh: $d13dir (GIMP 3, Debian 13 root) took" \
+    "$((SECONDS - phase_start)) s" >&2
+fi
+# ---------------------------------------------------------------- end GIMP 3
+
 exec /usr/bin/python3 tools/test-summary.py "${logs[@]}"
