@@ -246,8 +246,10 @@ diffusion_run_procedure (GimpProcedure *procedure, GimpRunMode run_mode,
         procedure, GIMP_PDB_EXECUTION_ERROR, error);
   if (run_mode != GIMP_RUN_NONINTERACTIVE)
     gimp_displays_flush ();
-  /* GIMP keeps the config as the last values after every successful run
-   * (Filters > Repeat, Re-Show, and the next dialog). */
+  /* libgimp keeps the config as the last values after a successful
+   * interactive run (Filters > Repeat, Re-Show, the next dialog); a
+   * script's values are not remembered (GIMP 2.10's front end remembers
+   * every successful run's). */
   return gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
 }
 

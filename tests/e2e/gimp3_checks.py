@@ -68,6 +68,8 @@ def call(tool, img, drawables, **values):
     if tool == "upscale":
         args["scale"] = 2
     args.update(values)
+    mode = args.pop("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("run-mode", mode)
     for key, value in args.items():
         config.set_property(key, value)
     result = proc.run(config)

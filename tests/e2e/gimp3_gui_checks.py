@@ -1,10 +1,11 @@
 """The GIMP 3 dialogs, run inside GIMP under Xvfb by Python-Fu
 (gimp3_gui_test.py).  Each procedure first runs non-interactively with
-the small test model (GIMP keeps those values as the last ones), then
-RUN-INTERACTIVE twice: the dialog (GIMP_DIFFUSION_DIALOG_TEST) saves its
-screenshot and answers OK, then Cancel, as GD_TEST_DIR/response says.
-OK must give the non-interactive run's pixels; Cancel must leave the image
-as it was."""
+the small test model, then RUN-INTERACTIVE with the same values twice: the
+dialog (GIMP_DIFFUSION_DIALOG_TEST) saves its screenshot and answers OK,
+then Cancel, as GD_TEST_DIR/response says.  OK must give the
+non-interactive run's pixels; Cancel must leave the image as it was.  Then
+RUN-WITH-LAST-VALS (Filters > Repeat) with other values must repeat the
+dialog's run: GIMP 3 keeps the values of a successful interactive run."""
 
 import os
 
@@ -43,13 +44,13 @@ def image(tool):
     return img, img.get_layers()[0]
 
 
-def run(tool, img, d, mode):
+def run(tool, img, d, mode, seed=3):
     proc = PDB.lookup_procedure("plug-in-diffusion-" + tool)
     config = proc.create_config()
     config.set_property("run-mode", mode)
     config.set_property("image", img)
     config.set_core_object_array("drawables", [d])
-    for key, value in dict(OWN[tool], steps=STEPS, seed=3,
+    for key, value in dict(OWN[tool], steps=STEPS, seed=seed,
                            model=MODEL).items():
         config.set_property(key, value)
     result = proc.run(config)
@@ -73,7 +74,7 @@ for tool in OWN:
         shot = os.path.join(DIR, f"plug-in-diffusion-{tool}.png")
         if answer == "ok":
             check(status == Gimp.PDBStatusType.SUCCESS and pixels(d) == want,
-                  f"{tool}: the dialog opens and OK applies the last values "
+                  f"{tool}: the dialog opens and OK applies its values "
                   f"(the non-interactive run's pixels) ({message})")
             check(os.path.exists(shot), f"{tool}: the dialog's screenshot")
             if os.path.exists(shot):
@@ -83,4 +84,11 @@ for tool in OWN:
                   and pixels(d) == before,
                   f"{tool}: Cancel leaves the image as it was ({status})")
         img.delete()
+
+    img, d = image(tool)
+    status, message = run(tool, img, d, Gimp.RunMode.WITH_LAST_VALS, seed=77)
+    check(status == Gimp.PDBStatusType.SUCCESS and pixels(d) == want,
+          f"{tool}: RUN-WITH-LAST-VALS repeats the dialog's run, not the "
+          f"call's values ({message})")
+    img.delete()
 print("checks done", flush=True)
