@@ -158,6 +158,52 @@ def check_feather():
     img.delete()
 
 
+def check_offsets():
+    """A layer with offsets under a feathered selection: the mask follows
+    the layer (outside the selection unchanged, bit for bit)."""
+    img = load("rgb.png")
+    base = img.get_layers()[0]
+    layer = base.copy()
+    img.insert_layer(layer, None, 0)
+    layer.set_offsets(7, 5)
+    select_box(img, 10, 8, 18, 14, feather=4.0)
+    w, h = layer.get_width(), layer.get_height()
+    buf = img.get_selection().get_buffer()
+    sel = floats(bytes(buf.get(Gegl.Rectangle.new(7, 5, w, h), 1.0,
+                               "Y float", Gegl.AbyssPolicy.NONE)))
+    before = floats(pixels(layer, "R'G'B' float"))
+    status, message = call("img2img", img, [layer])
+    after = floats(pixels(layer, "R'G'B' float"))
+    outside = [i for i, v in enumerate(sel) if v == 0.0]
+    same = all(before[3 * i + c] == after[3 * i + c]
+               for i in outside for c in range(3))
+    check(status == Gimp.PDBStatusType.SUCCESS and same and before != after,
+          f"offsets: a layer at 7, 5: outside the selection unchanged "
+          f"({message})")
+    img.delete()
+
+
+def check_floating():
+    """A floating selection: upscale and inpaint refuse it with a message
+    (anchor it first), the others work on it as on a layer."""
+    img = load("rgb.png")
+    d = img.get_layers()[0]
+    img.select_rectangle(Gimp.ChannelOps.REPLACE, 4, 4, 12, 10)
+    Gimp.edit_copy([d])
+    floating = Gimp.edit_paste(d, False)[0]
+    for tool, expect in (("upscale", "anchor"), ("inpaint", "floating")):
+        status, message = call(tool, img, [d])
+        check(status != Gimp.PDBStatusType.SUCCESS and expect in message,
+              f"floating selection: {tool} refused ({message!r})")
+    before = pixels(floating)
+    status, message = call("denoise", img, [floating], sigma=20.0)
+    check(status == Gimp.PDBStatusType.SUCCESS
+          and img.get_floating_sel() is not None
+          and pixels(floating) != before,
+          f"floating selection: denoised, still floating ({message})")
+    img.delete()
+
+
 def check_seed():
     """The same seed gives the same pixels; another seed others."""
     results = []
@@ -267,6 +313,8 @@ def check_procedures():
 check_procedures()
 check_tools()
 check_feather()
+check_offsets()
+check_floating()
 check_seed()
 check_refused()
 check_several_layers()
