@@ -57,8 +57,8 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
 
   /* sigma 0: the estimate the caller made (the preview and the run use
    * the same), or the core's own on `in`. */
-  if (proc->tool == DIFFUSION_DENOISE && params.sigma <= 0.0
-      && options != NULL && options->sigma >= 0.0)
+  if (proc->tool == DIFFUSION_DENOISE && params.sigma <= 0.0 && options != NULL
+      && options->sigma >= 0.0)
     params.sigma = options->sigma;
   if (proc->tool == DIFFUSION_DENOISE && params.sigma <= 0.0)
     {
@@ -74,8 +74,7 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
     }
   if (options != NULL && proc->tool == DIFFUSION_DENOISE)
     options->sigma = params.sigma;
-  g_return_val_if_fail (proc->tool != DIFFUSION_INPAINT || mask != NULL,
-                        FALSE);
+  g_return_val_if_fail (proc->tool != DIFFUSION_INPAINT || mask != NULL, FALSE);
   /* One dispatch, the CLI's: img2img with a selection is inpaint refining
    * it in place (gd_tool_run). */
   status = gd_tool_run (model, proc->task, &params, in, mask, out, &err);
@@ -119,10 +118,9 @@ diffusion_progress_relay (void *user_data, const gd_progress_info *info)
   diffusion_progress_say (relay->progress, text);
   g_free (text);
   if (relay->progress->fraction != NULL)
-    relay->progress->fraction (relay->progress->data,
-                               info->total > 0 ? (gdouble)info->done
-                                                     / info->total
-                                               : 1.0);
+    relay->progress->fraction (
+        relay->progress->data,
+        info->total > 0 ? (gdouble)info->done / info->total : 1.0);
   return 0; /* never cancels: GIMP ends the process instead (progress.c) */
 }
 
@@ -159,9 +157,9 @@ diffusion_work (const DiffusionProcedure *proc, const DiffusionVals *vals,
                               plan->work_height, region, error)
       || (plan->use_mask
           && !diffusion_mask_read (source->selection, source->offset_x,
-                                   source->offset_y, plan->work_x,
-                                   plan->work_y, plan->work_width,
-                                   plan->work_height, &mask, error)))
+                                   source->offset_y, plan->work_x, plan->work_y,
+                                   plan->work_width, plan->work_height, &mask,
+                                   error)))
     {
       diffusion_region_free (region);
       gd_model_free (model);

@@ -65,8 +65,8 @@ diffusion_procedures_install (void)
   for (i = 0; i < DIFFUSION_N_TOOLS; i++)
     {
       const DiffusionProcedure *proc = diffusion_procedure_get (i);
-      GimpParamDef params[G_N_ELEMENTS (diffusion_args_head)
-                          + DIFFUSION_MAX_ARGS];
+      GimpParamDef
+          params[G_N_ELEMENTS (diffusion_args_head) + DIFFUSION_MAX_ARGS];
       gint n = diffusion_params (proc->tool, params);
 
       gimp_install_procedure (

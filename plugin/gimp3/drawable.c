@@ -221,7 +221,8 @@ diffusion_run (const DiffusionProcedure *proc, GimpImage *image,
                                           vals->scale, error);
           else
             {
-              GeglBuffer *shadow = gimp_drawable_get_shadow_buffer (drawables[i]);
+              GeglBuffer *shadow
+                  = gimp_drawable_get_shadow_buffer (drawables[i]);
 
               diffusion_region_write (shadow, &done[i].region, &done[i].result,
                                       plan->x, plan->y, plan->width,
@@ -231,8 +232,8 @@ diffusion_run (const DiffusionProcedure *proc, GimpImage *image,
                * blends and pixels outside the selection stay as they
                * are. */
               gimp_drawable_merge_shadow (drawables[i], TRUE);
-              gimp_drawable_update (drawables[i], plan->x, plan->y,
-                                    plan->width, plan->height);
+              gimp_drawable_update (drawables[i], plan->x, plan->y, plan->width,
+                                    plan->height);
             }
         }
       gimp_image_undo_group_end (image);

@@ -54,14 +54,14 @@ diffusion_query_procedures (GimpPlugIn *plug_in)
 
   (void)plug_in;
   for (i = 0; i < DIFFUSION_N_TOOLS; i++)
-    list = g_list_append (list,
-                          g_strdup (diffusion_procedure_get (i)->proc));
+    list = g_list_append (list, g_strdup (diffusion_procedure_get (i)->proc));
   return list;
 }
 
-static GimpValueArray *diffusion_run_procedure (
-    GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
-    GimpDrawable **drawables, GimpProcedureConfig *config, gpointer run_data);
+static GimpValueArray *
+diffusion_run_procedure (GimpProcedure *procedure, GimpRunMode run_mode,
+                         GimpImage *image, GimpDrawable **drawables,
+                         GimpProcedureConfig *config, gpointer run_data);
 
 /* A procedure's arguments, from the host layer's table: the same names,
  * ranges and defaults as in GIMP 2.10. */
@@ -92,35 +92,33 @@ diffusion_add_arguments (GimpProcedure *procedure,
       switch (a->kind)
         {
         case DIFFUSION_ARG_STRENGTH:
-          gimp_procedure_add_double_argument (procedure, a->name, nick,
-                                              a->help, 0.0, 1.0,
-                                              defaults.strength,
+          gimp_procedure_add_double_argument (procedure, a->name, nick, a->help,
+                                              0.0, 1.0, defaults.strength,
                                               G_PARAM_READWRITE);
           break;
         case DIFFUSION_ARG_SCALE:
-          gimp_procedure_add_int_argument (procedure, a->name, nick, a->help,
-                                           2, 4, defaults.scale,
+          gimp_procedure_add_int_argument (procedure, a->name, nick, a->help, 2,
+                                           4, defaults.scale,
                                            G_PARAM_READWRITE);
           break;
         case DIFFUSION_ARG_SIGMA:
-          gimp_procedure_add_double_argument (procedure, a->name, nick,
-                                              a->help, 0.0, 255.0,
-                                              defaults.sigma,
+          gimp_procedure_add_double_argument (procedure, a->name, nick, a->help,
+                                              0.0, 255.0, defaults.sigma,
                                               G_PARAM_READWRITE);
           break;
         case DIFFUSION_ARG_ENSEMBLE:
-          gimp_procedure_add_int_argument (procedure, a->name, nick, a->help,
-                                           1, 8, defaults.ensemble,
+          gimp_procedure_add_int_argument (procedure, a->name, nick, a->help, 1,
+                                           8, defaults.ensemble,
                                            G_PARAM_READWRITE);
           break;
         case DIFFUSION_ARG_STEPS:
-          gimp_procedure_add_int_argument (procedure, a->name, nick, a->help,
-                                           1, GD_T_MAX, defaults.steps,
+          gimp_procedure_add_int_argument (procedure, a->name, nick, a->help, 1,
+                                           GD_T_MAX, defaults.steps,
                                            G_PARAM_READWRITE);
           break;
         case DIFFUSION_ARG_SAMPLER:
-          gimp_procedure_add_string_argument (procedure, a->name, nick,
-                                              a->help, defaults.sampler,
+          gimp_procedure_add_string_argument (procedure, a->name, nick, a->help,
+                                              defaults.sampler,
                                               G_PARAM_READWRITE);
           break;
         case DIFFUSION_ARG_SEED:
@@ -129,8 +127,8 @@ diffusion_add_arguments (GimpProcedure *procedure,
                                            defaults.seed, G_PARAM_READWRITE);
           break;
         case DIFFUSION_ARG_MODEL:
-          gimp_procedure_add_string_argument (procedure, a->name, nick,
-                                              a->help, defaults.model,
+          gimp_procedure_add_string_argument (procedure, a->name, nick, a->help,
+                                              defaults.model,
                                               G_PARAM_READWRITE);
           break;
         }
@@ -146,10 +144,9 @@ diffusion_create_procedure (GimpPlugIn *plug_in, const gchar *name)
 
   if (proc == NULL)
     return NULL;
-  procedure = gimp_image_procedure_new (plug_in, name,
-                                        GIMP_PDB_PROC_TYPE_PLUGIN,
-                                        diffusion_run_procedure, (gpointer)proc,
-                                        NULL);
+  procedure = gimp_image_procedure_new (
+      plug_in, name, GIMP_PDB_PROC_TYPE_PLUGIN, diffusion_run_procedure,
+      (gpointer)proc, NULL);
   gimp_procedure_set_image_types (procedure, DIFFUSION_IMAGE_TYPES);
   /* Several selected layers: each is processed (upscale takes one). */
   gimp_procedure_set_sensitivity_mask (
@@ -161,8 +158,8 @@ diffusion_create_procedure (GimpPlugIn *plug_in, const gchar *name)
   gimp_procedure_add_menu_path (procedure, DIFFUSION_MENU_PATH);
   gimp_procedure_set_documentation (procedure, _ (proc->blurb), proc->help,
                                     name);
-  gimp_procedure_set_attribution (procedure, DIFFUSION_AUTHOR,
-                                  DIFFUSION_AUTHOR, DIFFUSION_DATE);
+  gimp_procedure_set_attribution (procedure, DIFFUSION_AUTHOR, DIFFUSION_AUTHOR,
+                                  DIFFUSION_DATE);
   diffusion_add_arguments (procedure, proc);
   /* The submenu's label, translated in the plug-in's domain. */
   gimp_plug_in_add_menu_branch (plug_in, DIFFUSION_MENU_PARENT,
@@ -242,8 +239,8 @@ diffusion_run_procedure (GimpProcedure *procedure, GimpRunMode run_mode,
     return diffusion_return (procedure, GIMP_PDB_CALLING_ERROR, message);
 
   if (!diffusion_run (proc, image, drawables, &vals, &error))
-    return gimp_procedure_new_return_values (
-        procedure, GIMP_PDB_EXECUTION_ERROR, error);
+    return gimp_procedure_new_return_values (procedure,
+                                             GIMP_PDB_EXECUTION_ERROR, error);
   if (run_mode != GIMP_RUN_NONINTERACTIVE)
     gimp_displays_flush ();
   /* libgimp keeps the config as the last values after a successful

@@ -151,10 +151,10 @@ diffusion_dialog_read (DiffusionDialog *d, gint x, gint y, gint width,
                        gint height, DiffusionRegion *region, GError **error)
 {
   GeglBuffer *buffer = gimp_drawable_get_buffer (d->drawable_id);
-  gboolean ok = diffusion_region_read (
-      buffer, gimp_drawable_is_gray (d->drawable_id),
-      gimp_drawable_has_alpha (d->drawable_id), x, y, width, height, region,
-      error);
+  gboolean ok
+      = diffusion_region_read (buffer, gimp_drawable_is_gray (d->drawable_id),
+                               gimp_drawable_has_alpha (d->drawable_id), x, y,
+                               width, height, region, error);
 
   g_object_unref (buffer);
   return ok;

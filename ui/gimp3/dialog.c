@@ -107,10 +107,9 @@ diffusion_dialog_model_load (DiffusionDialog *d)
       d->calibrated = TRUE;
     }
   else
-    diffusion_dialog_job_start (d,
-                                diffusion_job_new (DIFFUSION_JOB_CALIBRATE,
-                                                   d->proc, &d->vals,
-                                                   d->model));
+    diffusion_dialog_job_start (d, diffusion_job_new (DIFFUSION_JOB_CALIBRATE,
+                                                      d->proc, &d->vals,
+                                                      d->model));
   diffusion_dialog_estimate_update (d);
 }
 
@@ -119,10 +118,10 @@ diffusion_dialog_read (DiffusionDialog *d, gint x, gint y, gint width,
                        gint height, DiffusionRegion *region, GError **error)
 {
   GeglBuffer *buffer = gimp_drawable_get_buffer (d->drawable);
-  gboolean ok = diffusion_region_read (
-      buffer, gimp_drawable_is_gray (d->drawable),
-      gimp_drawable_has_alpha (d->drawable), x, y, width, height, region,
-      error);
+  gboolean ok
+      = diffusion_region_read (buffer, gimp_drawable_is_gray (d->drawable),
+                               gimp_drawable_has_alpha (d->drawable), x, y,
+                               width, height, region, error);
 
   g_object_unref (buffer);
   return ok;
@@ -413,7 +412,8 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
   gchar *text;
   gint i;
 
-  d->dialog = gimp_procedure_dialog_new (procedure, d->config, _ (d->proc->name));
+  d->dialog
+      = gimp_procedure_dialog_new (procedure, d->config, _ (d->proc->name));
   dialog = GIMP_PROCEDURE_DIALOG (d->dialog);
 
   d->preview = gimp_procedure_dialog_get_drawable_preview (dialog, "preview",
@@ -438,8 +438,8 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
     {
     case DIFFUSION_UPSCALE:
       {
-        GtkListStore *store = gimp_int_store_new (_ ("2 times"), 2,
-                                                  _ ("4 times"), 4, NULL);
+        GtkListStore *store
+            = gimp_int_store_new (_ ("2 times"), 2, _ ("4 times"), 4, NULL);
 
         /* (the combo takes the store) */
         gimp_procedure_dialog_get_int_combo (dialog, "scale",
@@ -488,8 +488,8 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
   text = g_strdup (_ ("Sa_mpler:"));
   if (g_str_has_suffix (text, ":"))
     text[strlen (text) - 1] = '\0'; /* as GIMP 3 labels its arguments */
-  label = gimp_procedure_dialog_get_label (dialog, "sampler-label", text,
-                                           FALSE, TRUE);
+  label = gimp_procedure_dialog_get_label (dialog, "sampler-label", text, FALSE,
+                                           TRUE);
   g_free (text);
   box = gimp_procedure_dialog_fill_box (dialog, "sampler-box", "sampler-label",
                                         NULL);
@@ -561,9 +561,9 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
   g_free (response);
   if (answer != NULL)
     g_strstrip (answer);
-  pixbuf = gdk_pixbuf_get_from_window (window, 0, 0,
-                                       gdk_window_get_width (window),
-                                       gdk_window_get_height (window));
+  pixbuf
+      = gdk_pixbuf_get_from_window (window, 0, 0, gdk_window_get_width (window),
+                                    gdk_window_get_height (window));
   path = g_strdup_printf ("%s/%s.png", d->test_dir, d->proc->proc);
   if (pixbuf != NULL)
     {

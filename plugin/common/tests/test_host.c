@@ -124,8 +124,8 @@ test_plans (void)
     {                                                                          \
       t = target_plain (300, 200);                                             \
       t.field = !t.field;                                                      \
-      CHECK (!diffusion_plan_make (tool, &t, &plan, &error)                    \
-                 && error != NULL && strstr (error->message, what) != NULL,    \
+      CHECK (!diffusion_plan_make (tool, &t, &plan, &error) && error != NULL   \
+                 && strstr (error->message, what) != NULL,                     \
              "tool %d: " #field " refused (%s)", tool,                         \
              error ? error->message : "accepted");                             \
       g_clear_error (&error);                                                  \
@@ -147,8 +147,8 @@ test_plans (void)
   CHECK (diffusion_plan_make (DIFFUSION_IMG2IMG, &t, &plan, NULL)
              && plan.use_mask && plan.x == 100 && plan.y == 50
              && plan.width == 40 && plan.height == 30
-             && plan.work_x == 100 - DIFFUSION_CONTEXT_MIN
-             && plan.work_y == 0 && plan.work_width == 40 + 2 * 64
+             && plan.work_x == 100 - DIFFUSION_CONTEXT_MIN && plan.work_y == 0
+             && plan.work_width == 40 + 2 * 64
              && plan.work_height == 50 + 30 + 64,
          "img2img with a selection: %d %d %d %d", plan.work_x, plan.work_y,
          plan.work_width, plan.work_height);
@@ -226,7 +226,7 @@ test_buffers (void)
     const gchar *format;
     gint channels;
   } kinds[] = {
-    { "R'G'B'A u8", 4 }, { "R'G'B' u8", 3 },    { "Y'A u8", 2 },
+    { "R'G'B'A u8", 4 }, { "R'G'B' u8", 3 },     { "Y'A u8", 2 },
     { "Y' u8", 1 },      { "R'G'B'A float", 4 }, { "Y' float", 1 },
   };
   guint k;
@@ -269,9 +269,9 @@ test_buffers (void)
       for (x = 0; x < 20 * 10 * colors; x++)
         result.data[x] = 1.0f - region.color.data[x];
       diffusion_region_write (copy, &region, &result, 8, 6, 10, 5);
-      CHECK (diffusion_region_read (copy, gray, alpha, 0, 0, 40, 30, &back,
-                                    NULL),
-             "%s: read back", kinds[k].format);
+      CHECK (
+          diffusion_region_read (copy, gray, alpha, 0, 0, 40, 30, &back, NULL),
+          "%s: read back", kinds[k].format);
       bad = 0;
       for (y = 0; y < 30; y++)
         for (x = 0; x < 40; x++)
@@ -280,8 +280,8 @@ test_buffers (void)
 
             for (c = 0; c < colors; c++)
               {
-                gfloat want = inside ? 1.0f - pattern (x, y, c)
-                                     : pattern (x, y, c);
+                gfloat want
+                    = inside ? 1.0f - pattern (x, y, c) : pattern (x, y, c);
 
                 bad += fabsf (back.color.data[(y * 40 + x) * colors + c] - want)
                        > 1e-6f;
@@ -329,8 +329,10 @@ test_mask (void)
 
         bad += mask.data[y * 30 + x] != want;
       }
-  CHECK (bad == 0, "mask: %d pixels wrong (0 or 1 where the selection is 0 "
-         "or not, offsets applied)", bad);
+  CHECK (bad == 0,
+         "mask: %d pixels wrong (0 or 1 where the selection is 0 "
+         "or not, offsets applied)",
+         bad);
   gd_image_free (&mask);
   g_object_unref (selection);
 }
@@ -363,8 +365,7 @@ test_texts (void)
 
   diffusion_vals_defaults (proc, &vals);
   text = diffusion_estimate_text (proc, &vals, NULL, 64, 64, 10.0, 0.0);
-  CHECK (strstr (text, "No model") != NULL, "estimate without model: %s",
-         text);
+  CHECK (strstr (text, "No model") != NULL, "estimate without model: %s", text);
   g_free (text);
   model = diffusion_model_load (model_path, NULL);
   CHECK (model != NULL, "load %s", model_path);
@@ -457,8 +458,7 @@ test_work (void)
   /* The preview job on the same region is the run. */
   model = diffusion_model_load (vals.model, NULL);
   job = diffusion_job_new (DIFFUSION_JOB_PREVIEW, proc, &vals, model);
-  diffusion_region_read (buffer, FALSE, TRUE, 0, 0, 48, 40, &job->region,
-                         NULL);
+  diffusion_region_read (buffer, FALSE, TRUE, 0, 0, 48, 40, &job->region, NULL);
   diffusion_job_start (job);
   while (!diffusion_job_finished (job))
     g_usleep (1000);
@@ -493,8 +493,8 @@ test_work (void)
 
   /* A model that is not there: a message naming it. */
   g_strlcpy (vals.model, "/nonexistent.safetensors", sizeof vals.model);
-  CHECK (!diffusion_work (proc, &vals, &plan, &source, NULL, &region2,
-                          &result2, &error)
+  CHECK (!diffusion_work (proc, &vals, &plan, &source, NULL, &region2, &result2,
+                          &error)
              && strstr (error->message, "/nonexistent.safetensors"),
          "a missing model is named");
   g_clear_error (&error);
