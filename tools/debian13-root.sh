@@ -71,6 +71,7 @@ cleanup() {
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
     umount -l "${mounted[i]}" 2> /dev/null || true
   done
+  [ ${#mounted[@]} -eq 0 ] || release_mounts "$root" || true
 }
 trap cleanup EXIT
 
@@ -90,6 +91,18 @@ mkdir -p "$(dirname "$root")"
 exec 9> "$root.lock"
 flock 9
 
+# Unmounts everything under a folder (deepest first); fails when a mount
+# stays.  Before any rm -rf of a root: a bind mount of the clone left by a
+# killed run must never be deleted through.
+release_mounts() {
+  local dir=$1 m
+  for m in $(awk -v r="$dir" '$2 == r || index($2, r "/") == 1 { print $2 }' \
+    /proc/mounts | sort -r); do
+    umount -l "$m" 2> /dev/null || true
+  done
+  ! awk -v r="$dir" '$2 == r || index($2, r "/") == 1' /proc/mounts | grep -q .
+}
+
 in_root() {
   chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
     HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
@@ -104,16 +117,20 @@ mount_root() {
   mount --rbind /sys "$root/sys" && mounted+=("$root/sys")
   mount --rbind /dev "$root/dev" && mounted+=("$root/dev")
   mount -t tmpfs tmpfs "$root/tmp" && mounted+=("$root/tmp")
+  # The clone, read-only: nothing in the root can change it.
   mount --bind "$src" "$root/src" && mounted+=("$root/src")
+  mount -o remount,bind,ro "$root/src"
   cp /etc/resolv.conf "$root/etc/resolv.conf" 2> /dev/null || true
 }
 
 # 1. root
 stage=root
+release_mounts "$root" || fail "cannot unmount what a former run left under $root"
 if [ -f "$root/.gd-ready" ] && [ -x "$root/usr/bin/apt-get" ]; then
   echo "debian13-root.sh: reusing $root" >&2
 else
   echo "debian13-root.sh: debootstrap $suite into $root from $mirror" >&2
+  release_mounts "$root.new" || fail "mounts remain under $root.new"
   rm -rf "$root.new"
   debootstrap --variant=minbase --include=ca-certificates "$suite" \
     "$root.new" "$mirror" > "$out/debootstrap.log" 2>&1 ||
