@@ -38,7 +38,7 @@ packages=(
   meson ninja-build gcc libc6-dev pkg-config gettext
   libopenblas-dev libpng-dev libgegl-dev
   python3 python3-numpy
-  xvfb xauth
+  xvfb xauth xdotool
 )
 
 mkdir -p "$out/meson-logs"

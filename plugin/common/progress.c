@@ -13,7 +13,9 @@
  * plug-in cannot hear a cancel; what it can do is never touch the image
  * before its work is done: every tool here computes first and writes the
  * result in one short undo group at the end, and a cancelled run leaves
- * the image as it was. */
+ * the image as it was (tests/e2e/gimp_gui_test.py and gimp3_gui_test.py
+ * click Cancel in GIMP 2.10 and in GIMP 3.0.4: the plug-in ends at once,
+ * the call returns CANCEL, the image is unchanged). */
 #include "config.h"
 
 #include <glib/gi18n-lib.h>

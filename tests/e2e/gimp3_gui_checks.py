@@ -91,4 +91,39 @@ for tool in OWN:
           f"{tool}: RUN-WITH-LAST-VALS repeats the dialog's run, not the "
           f"call's values ({message})")
     img.delete()
+
+def check_cancel():
+    """A long run shown in an image window, cancelled with the Cancel
+    button of its status bar (the runner clicks it once it has started):
+    GIMP 3 ends the plug-in, the call returns CANCEL, the image is as it
+    was."""
+    img = Gimp.Image.new(700, 600, Gimp.ImageBaseType.RGB)
+    layer = Gimp.Layer.new(img, "white", 700, 600, Gimp.ImageType.RGB_IMAGE,
+                           100, Gimp.LayerMode.NORMAL)
+    img.insert_layer(layer, None, 0)
+    layer.fill(Gimp.FillType.WHITE)
+    Gimp.Display.new(img)
+    Gimp.displays_flush()
+    proc = PDB.lookup_procedure("plug-in-diffusion-img2img")
+    config = proc.create_config()
+    config.set_property("run-mode", Gimp.RunMode.NONINTERACTIVE)
+    config.set_property("image", img)
+    config.set_core_object_array("drawables", [layer])
+    config.set_property("strength", 0.5)
+    config.set_property("steps", 200)
+    config.set_property("model", MODEL)
+    with open(os.path.join(DIR, "cancel-started"), "w") as f:
+        f.write("1")
+    result = proc.run(config)
+    status = result.index(0)
+    rect = Gegl.Rectangle.new(0, 0, 700, 600)
+    data = bytes(layer.get_buffer().get(rect, 1.0, "R'G'B' u8",
+                                        Gegl.AbyssPolicy.NONE))
+    check(status == Gimp.PDBStatusType.CANCEL
+          and all(b == 255 for b in data),
+          f"cancel: the call returns {status}, the image is as it was")
+
+
+if os.environ.get("GD_TEST_CANCEL"):
+    check_cancel()
 print("checks done", flush=True)

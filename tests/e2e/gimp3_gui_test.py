@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """End to end: the GIMP 3 dialogs under Xvfb (gimp3_gui_checks.py inside
 GIMP 3 with its user interface): each opens, its screenshot goes to
---screenshots, OK applies, Cancel leaves the image."""
+--screenshots, OK applies, Cancel leaves the image, Repeat repeats the
+dialog's run; and a long run shown in an image window is cancelled with
+the Cancel button of its status bar (clicked here with xdotool): GIMP ends
+the plug-in, the call returns CANCEL and the image is as it was."""
 
 import argparse
 import os
@@ -43,6 +46,43 @@ def start_xvfb():
     return xvfb, display
 
 
+def plugin_pids():
+    pids = []
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if b"plug-ins/gimp-diffusion" in f.read():
+                    pids.append(pid)
+        except OSError:
+            pass
+    return pids
+
+
+def click_cancel(tmp, display):
+    """Once the cancel check's run has gone on for 5 s, clicks the Cancel
+    button of the image window's status bar (GIMP 3.0's default layout in a
+    fresh HOME on a 1280 x 1024 screen: the window at 0, 0, 1169 x 740; a
+    try a little to each side); returns the seconds from the click to the
+    plug-in's end, or None."""
+    env = dict(os.environ, DISPLAY=display)
+    marker = os.path.join(tmp, "cancel-started")
+    deadline = time.time() + 400
+    while not os.path.exists(marker) and time.time() < deadline:
+        time.sleep(0.2)
+    while not plugin_pids() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(5)
+    for x in (886, 866, 906):
+        subprocess.run(["xdotool", "mousemove", "--sync", str(x), "722",
+                        "click", "1"], env=env, capture_output=True)
+        clicked = time.time()
+        while plugin_pids() and time.time() < clicked + 10:
+            time.sleep(0.05)
+        if not plugin_pids():
+            return time.time() - clicked
+    return None
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", required=True)
@@ -68,15 +108,32 @@ def main():
                        DISPLAY=display, GD_TEST_DIR=tmp, LANG="C.UTF-8",
                        GD_TEST_MODEL=os.path.abspath(args.model),
                        GIMP_DIFFUSION_DIALOG_TEST=tmp, NO_AT_BRIDGE="1")
+            # The cancel check clicks with xdotool (debian13-root.sh
+            # installs it); without it, it fails.
+            if shutil.which("xdotool"):
+                env["GD_TEST_CANCEL"] = "1"
             checks = os.path.join(HERE, "gimp3_gui_checks.py")
-            proc = subprocess.run(
+            gimp = subprocess.Popen(
                 ["gimp-3.0", "-d", "-f", "-s", "--quit",
                  "--batch-interpreter=python-fu-eval",
                  "-b", f"exec(open({checks!r}).read())"],
-                capture_output=True, text=True, timeout=600, env=env)
-            log = proc.stdout + proc.stderr
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                env=env)
+            ended = None
+            if "GD_TEST_CANCEL" in env:
+                ended = click_cancel(tmp, display)
+            log = gimp.communicate(timeout=600)[0]
             lines = [line for line in log.splitlines()
                      if line.startswith(("ok     ", "FAILED "))]
+            if "GD_TEST_CANCEL" not in env:
+                lines.append("FAILED cancel: xdotool is not installed")
+            else:
+                lines.append(("ok     " if ended is not None and ended < 5
+                              else "FAILED ")
+                             + "cancel: the plug-in ended "
+                             + (f"{ended:.2f} s" if ended is not None
+                                else "not")
+                             + " after the click on Cancel")
             for line in lines:
                 print(line)
             failed = sum(line.startswith("FAILED") for line in lines)
