@@ -16,6 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pngfile  # noqa: E402
+from gimp3_test import plugin_setup  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -46,13 +47,25 @@ def start_xvfb():
     return xvfb, display
 
 
+def screenshot(display, path):
+    """The whole screen into path (GDK, from GIMP's own dependencies)."""
+    code = ("import gi; gi.require_version('Gdk', '3.0'); "
+            "from gi.repository import Gdk; "
+            "w = Gdk.get_default_root_window(); "
+            "Gdk.pixbuf_get_from_window(w, 0, 0, w.get_width(), "
+            f"w.get_height()).savev({path!r}, 'png', [], [])")
+    subprocess.run([sys.executable, "-c", code], capture_output=True,
+                   env=dict(os.environ, DISPLAY=display))
+
+
 def plugin_pids():
     pids = []
     for pid in os.listdir("/proc"):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
-                if b"plug-ins/gimp-diffusion" in f.read():
-                    pids.append(pid)
+                argv0 = f.read().split(b"\0")[0]
+            if argv0.endswith(b"/gimp-diffusion"):
+                pids.append(pid)
         except OSError:
             pass
     return pids
@@ -72,20 +85,43 @@ def click_cancel(tmp, display):
     while not plugin_pids() and time.time() < deadline:
         time.sleep(0.2)
     time.sleep(5)
-    for x in (886, 866, 906):
-        subprocess.run(["xdotool", "mousemove", "--sync", str(x), "722",
-                        "click", "1"], env=env, capture_output=True)
+    # The image window on top, and where it is.
+    found = subprocess.run(["xdotool", "search", "--onlyvisible", "--name",
+                            "Untitled"], env=env, capture_output=True,
+                           text=True).stdout.split()
+    right, bottom = 1169, 740
+    if found:
+        subprocess.run(["xdotool", "windowraise", found[0]], env=env,
+                       capture_output=True)
+        geometry = subprocess.run(
+            ["xdotool", "getwindowgeometry", "--shell", found[0]], env=env,
+            capture_output=True, text=True).stdout
+        values = dict(line.split("=", 1) for line in geometry.split()
+                      if "=" in line)
+        right = int(values.get("X", 0)) + int(values.get("WIDTH", right))
+        bottom = int(values.get("Y", 0)) + int(values.get("HEIGHT", bottom))
+    if not plugin_pids():
+        return None  # ended before the click: the run was not long enough
+    for dx in (283, 303, 263):
+        subprocess.run(["xdotool", "mousemove", "--sync", str(right - dx),
+                        str(bottom - 18), "click", "1"], env=env,
+                       capture_output=True)
         clicked = time.time()
         while plugin_pids() and time.time() < clicked + 10:
             time.sleep(0.05)
         if not plugin_pids():
             return time.time() - clicked
+    screenshot(display, os.path.join(tmp, "gimp3-cancel-missed.png"))
     return None
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--model", required=True)
+    ap.add_argument("--plugin", required=True, help="the built plug-in")
+    ap.add_argument("--installed", required=True,
+                    help="where it is installed (else it is installed per "
+                    "user)")
     ap.add_argument("--screenshots", help="where the dialogs' screenshots go")
     ap.add_argument("--photo", help="a photograph: its middle is the image "
                     "(else a synthetic one)")
@@ -95,6 +131,16 @@ def main():
     try:
         with tempfile.TemporaryDirectory(prefix="gd-gimp3-gui-") as tmp:
             os.makedirs(os.path.join(tmp, "home"))
+            ok, what = plugin_setup(os.path.join(tmp, "home"), args.plugin,
+                                    args.installed, "")
+            # No welcome dialog over the image window.
+            config = os.path.join(tmp, "home", ".config", "GIMP", "3.0")
+            os.makedirs(config, exist_ok=True)
+            with open(os.path.join(config, "gimprc"), "a") as f:
+                f.write("(show-welcome-dialog no)\n")
+            if not ok:
+                print("FAILED " + what)
+                return 1
             if args.photo:
                 photo = pngfile.read(args.photo)[0][..., :3]
                 h, w = photo.shape[:2]

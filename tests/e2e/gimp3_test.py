@@ -16,6 +16,7 @@ the Debian 13 root, then runs this).
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,23 @@ failures = []
 def check(cond, what):
     print(("ok     " if cond else "FAILED ") + what, flush=True)
     (passed if cond else failures).append(what)
+
+
+def plugin_setup(home, plugin, installed, model):
+    """The plug-in GIMP 3 runs: the installed one when there is one (it
+    must be the build's: `ninja install`), else the build's, installed per
+    user into HOME with the shipped model beside it.  (ok, what)"""
+    if os.path.exists(installed):
+        return (os.path.getmtime(installed) >= os.path.getmtime(plugin) - 1,
+                f"the installed plug-in {installed} is the one built "
+                "(ninja install)")
+    folder = os.path.join(home, ".config", "GIMP", "3.0", "plug-ins",
+                          "gimp-diffusion")
+    os.makedirs(folder, exist_ok=True)
+    shutil.copy(plugin, os.path.join(folder, "gimp-diffusion"))
+    if os.path.exists(model):
+        shutil.copy(model, os.path.join(folder, "default.safetensors"))
+    return True, f"the plug-in installed per user in {folder}"
 
 
 def gimp(tmp, interpreter, command, timeout=600):
@@ -154,19 +172,20 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--plugin", required=True, help="the built plug-in")
     ap.add_argument("--installed", required=True,
-                    help="where it is installed (GIMP runs that one)")
+                    help="where it is installed (GIMP runs that one; when "
+                    "it is not there, the build's, installed per user)")
+    ap.add_argument("--shipped-model", default="",
+                    help="models/default.safetensors, beside a per-user "
+                    "install")
     ap.add_argument("--model", required=True)
     ap.add_argument("--cli", required=True)
     args = ap.parse_args()
 
-    # (meson install rewrites the binary's run path: not byte-equal)
-    check(os.path.exists(args.installed)
-          and os.path.getmtime(args.installed)
-          >= os.path.getmtime(args.plugin) - 1,
-          f"the plug-in GIMP runs ({args.installed}) is the one built "
-          "(ninja install)")
     with tempfile.TemporaryDirectory(prefix="gd-gimp3-") as tmp:
         os.makedirs(os.path.join(tmp, "home"))
+        # (meson install rewrites the binary's run path: not byte-equal)
+        check(*plugin_setup(os.path.join(tmp, "home"), args.plugin,
+                            args.installed, args.shipped_model))
         pngfile.write(os.path.join(tmp, "rgb.png"),
                       pngfile.test_image(32, 24, 3, 8), 8)
         pngfile.write(os.path.join(tmp, "rgba.png"),
