@@ -152,8 +152,18 @@ if [ "$installed" -eq ${#packages[@]} ]; then
 else
   in_root apt-get update > "$out/apt.log" 2>&1 ||
     fail "apt-get update failed (see $out/apt.log)"
-  in_root apt-get install -y --no-install-recommends "${packages[@]}" \
-    >> "$out/apt.log" 2>&1 || fail "apt-get install failed (see $out/apt.log)"
+  # A run killed while it installed leaves dpkg half done: configure what
+  # is unpacked and try once more; a root that still cannot install is
+  # made anew next time.
+  if ! in_root apt-get install -y --no-install-recommends "${packages[@]}" \
+    >> "$out/apt.log" 2>&1; then
+    in_root dpkg --configure -a >> "$out/apt.log" 2>&1 || true
+    if ! in_root apt-get install -y -f --no-install-recommends \
+      "${packages[@]}" >> "$out/apt.log" 2>&1; then
+      rm -f "$root/.gd-ready"
+      fail "apt-get install failed (see $out/apt.log; the root is rebuilt next run)"
+    fi
+  fi
 fi
 # A root whose GIMP does not start is no use: made anew next time.
 if ! in_root gimp-console-3.0 --version > /dev/null 2>&1; then
@@ -178,6 +188,7 @@ stage_done test
 
 # 4. test
 trap - ERR
+rm -rf "$root/build/screenshots" "$root/build/meson-logs/testlog.json"
 in_root meson test -C /build --print-errorlogs --suite gimp3 --suite host \
   > "$out/test.log" 2>&1 || true
 cat "$out/test.log"
