@@ -73,7 +73,8 @@ if [ "${GD_SANITIZE:-1}" != 0 ]; then
   if ninja -C "$asandir"; then
     while read -r name; do
       case $name in
-        gimp-plugin | gimp-dialogs) gimp_tests+=("$name") ;;
+        gimp-plugin | gimp-dialogs | gimp3-plugin | gimp3-dialogs)
+          gimp_tests+=("$name") ;;
         *) other_tests+=("$name") ;;
       esac
     done < <(meson test -C "$asandir" --list 2> /dev/null | sed -n 's|^.* / ||p')
@@ -95,7 +96,9 @@ if [ "${GD_FUZZ:-1}" != 0 ]; then
   fuzzdir=${GD_FUZZ_BUILDDIR:-build-fuzz}
   # Reconfigured with these options every time, so that a change to them
   # (or to meson_options.txt) reaches an existing folder.
-  CC=${GD_FUZZ_CC:-clang-14} setup "$fuzzdir" -Dfuzzing=true \
+  # clang-14 on Debian 12; Debian 13's is plain clang.
+  fuzz_cc=${GD_FUZZ_CC:-$(command -v clang-14 || command -v clang || echo clang-14)}
+  CC=$fuzz_cc setup "$fuzzdir" -Dfuzzing=true \
     -Db_sanitize=address,undefined -Db_lundef=false -Dplugin=false \
     -Dbuildtype=debugoptimized -Dfuzz_seconds="${GD_FUZZ_SECONDS:-30}" \
     || echo "test.sh: configuring $fuzzdir failed" >&2
