@@ -1,0 +1,624 @@
+/* patchfill.c: the patch-based fill of a hole from the image's own
+ * patches, the start that gives inpaint structure and texture to refine.
+ *
+ * Wexler, Shechtman and Irani (2007), "Space-time completion of video",
+ * with Barnes et al.'s (2009) PatchMatch as the nearest-neighbour search:
+ * the fill is the image whose every patch overlapping the hole has a close
+ * patch in the known part (coherence).  On a pyramid, coarse to fine, EM
+ * iterations alternate (a) PatchMatch: for every patch p that overlaps the
+ * hole, the known patch f(p) nearest to it in SSD over the current
+ * estimate (propagation from the scan neighbours, then random search in
+ * halving windows), and (b) the vote: every hole pixel q becomes the mean
+ * of src[f(p) + (q - p)] over the patches p covering it, weighted by
+ * exp(-d(p) / 2 sigma^2) with sigma^2 the 75th percentile of the patch
+ * distances d (Wexler's weights).  The coarsest level starts from the
+ * smooth fill (fill.c) and a random field; each finer one from the
+ * parent's field scaled by 2.  Only a context around the hole is looked
+ * at (gd_fill_patch's comment gives its size).  Randomness: Philox keyed
+ * by the seed, counters (target, iteration, level), so a seed gives the
+ * same pixels. */
+#include "patchfill.h"
+
+#include "fill.h"
+#include "sampler-internal.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PF_R GD_PATCHFILL_RADIUS
+#define PF_MAX_LEVELS 16
+#define PF_COARSE_HOLE 24 /* halve until the hole's larger side is this */
+#define PF_EM_COARSEST 6  /* EM iterations at the coarsest level */
+#define PF_EM_MIDDLE 3    /* ... at the levels between */
+#define PF_EM_FINEST 2    /* ... at full resolution */
+#define PF_PM_ITERS 2     /* PatchMatch sweeps per EM iteration */
+
+typedef struct
+{
+  int w, h, channels;
+  float *v;            /* w x h pixels, channels interleaved */
+  unsigned char *hole; /* 1: unknown */
+  unsigned char *src;  /* 1: a whole known patch is centred here */
+  int *src_list;       /* the source centres, for the random start */
+  int n_src;
+  int *tmap;    /* pixel -> index of the target centred there, or -1 */
+  int *targets; /* centres of the patches that overlap the hole */
+  int n_t;
+  int *nnf;    /* per target: the source centre it copies */
+  float *dist; /* per target: SSD to that source */
+} pf_level;
+
+static void
+pf_level_free (pf_level *l)
+{
+  free (l->v);
+  free (l->hole);
+  free (l->src);
+  free (l->src_list);
+  free (l->tmap);
+  free (l->targets);
+  free (l->nnf);
+  free (l->dist);
+  memset (l, 0, sizeof *l);
+}
+
+/* Sources (centres of whole known patches inside the level) and targets
+ * (centres of the patches, cut at the level's edges, that hold a hole
+ * pixel), from a summed-area table of the hole. */
+static int
+pf_level_index (pf_level *l)
+{
+  int w = l->w, h = l->h;
+  size_t n = (size_t)w * h, sw = (size_t)w + 1;
+  int *sat = calloc (sw * ((size_t)h + 1), sizeof *sat);
+
+  l->src = malloc (n);
+  l->tmap = malloc (n * sizeof *l->tmap);
+  if (sat == NULL || l->src == NULL || l->tmap == NULL)
+    {
+      free (sat);
+      return 0;
+    }
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      sat[(y + 1) * sw + x + 1] = l->hole[(size_t)y * w + x]
+                                  + sat[y * sw + x + 1] + sat[(y + 1) * sw + x]
+                                  - sat[y * sw + x];
+  l->n_src = l->n_t = 0;
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        int x0 = x - PF_R < 0 ? 0 : x - PF_R;
+        int y0 = y - PF_R < 0 ? 0 : y - PF_R;
+        int x1 = x + PF_R + 1 > w ? w : x + PF_R + 1;
+        int y1 = y + PF_R + 1 > h ? h : y + PF_R + 1;
+        int holes = sat[y1 * sw + x1] - sat[y0 * sw + x1] - sat[y1 * sw + x0]
+                    + sat[y0 * sw + x0];
+        size_t i = (size_t)y * w + x;
+        int whole = x >= PF_R && y >= PF_R && x + PF_R < w && y + PF_R < h;
+
+        l->src[i] = whole && holes == 0;
+        l->n_src += l->src[i];
+        l->tmap[i] = holes > 0 ? l->n_t++ : -1;
+      }
+  free (sat);
+  l->src_list = malloc ((l->n_src ? l->n_src : 1) * sizeof *l->src_list);
+  l->targets = malloc ((l->n_t ? l->n_t : 1) * sizeof *l->targets);
+  l->nnf = malloc ((l->n_t ? l->n_t : 1) * sizeof *l->nnf);
+  l->dist = malloc ((l->n_t ? l->n_t : 1) * sizeof *l->dist);
+  if (l->src_list == NULL || l->targets == NULL || l->nnf == NULL
+      || l->dist == NULL)
+    return 0;
+  for (size_t i = 0, s = 0; i < n; i++)
+    {
+      if (l->src[i])
+        l->src_list[s++] = (int)i;
+      if (l->tmap[i] >= 0)
+        l->targets[l->tmap[i]] = (int)i;
+    }
+  return 1;
+}
+
+/* The next level: each pixel the mean of its known children (0 when none
+ * is known); a hole where any child is one. */
+static int
+pf_halve (const pf_level *f, pf_level *c)
+{
+  int ch = f->channels;
+
+  memset (c, 0, sizeof *c);
+  c->w = (f->w + 1) / 2;
+  c->h = (f->h + 1) / 2;
+  c->channels = ch;
+  c->v = malloc ((size_t)c->w * c->h * ch * sizeof (float));
+  c->hole = malloc ((size_t)c->w * c->h);
+  if (c->v == NULL || c->hole == NULL)
+    return 0;
+  for (int y = 0; y < c->h; y++)
+    for (int x = 0; x < c->w; x++)
+      {
+        size_t ci = (size_t)y * c->w + x;
+        float sum[3] = { 0.0f, 0.0f, 0.0f };
+        int count = 0, hole = 0;
+
+        for (int dy = 0; dy < 2; dy++)
+          for (int dx = 0; dx < 2; dx++)
+            {
+              int fx = 2 * x + dx, fy = 2 * y + dy;
+              size_t fi = (size_t)fy * f->w + fx;
+
+              if (fx >= f->w || fy >= f->h)
+                continue;
+              if (f->hole[fi])
+                {
+                  hole = 1;
+                  continue;
+                }
+              count++;
+              for (int k = 0; k < ch; k++)
+                sum[k] += f->v[fi * ch + k];
+            }
+        c->hole[ci] = (unsigned char)hole;
+        for (int k = 0; k < ch; k++)
+          c->v[ci * ch + k] = count ? sum[k] / count : 0.0f;
+      }
+  return 1;
+}
+
+/* SSD between the patch at target pixel tp (cut at the level's edges) and
+ * the same offsets around source pixel sp; stops once it reaches bound. */
+static float
+pf_dist (const pf_level *l, int tp, int sp, float bound)
+{
+  int w = l->w, ch = l->channels;
+  int tx = tp % w, ty = tp / w, sx = sp % w, sy = sp / w;
+  int x0 = tx < PF_R ? -tx : -PF_R, x1 = tx + PF_R >= w ? w - 1 - tx : PF_R;
+  int y0 = ty < PF_R ? -ty : -PF_R, y1 = ty + PF_R >= l->h ? l->h - 1 - ty : PF_R;
+  int run = (x1 - x0 + 1) * ch;
+  float sum = 0.0f;
+
+  for (int dy = y0; dy <= y1; dy++)
+    {
+      const float *a = l->v + ((size_t)(ty + dy) * w + tx + x0) * ch;
+      const float *b = l->v + ((size_t)(sy + dy) * w + sx + x0) * ch;
+
+      for (int k = 0; k < run; k++)
+        {
+          float d = a[k] - b[k];
+
+          sum += d * d;
+        }
+      if (sum >= bound)
+        return sum;
+    }
+  return sum;
+}
+
+/* The number of values pf_dist sums for target pixel tp. */
+static int
+pf_count (const pf_level *l, int tp)
+{
+  int tx = tp % l->w, ty = tp / l->w;
+  int x0 = tx < PF_R ? -tx : -PF_R, x1 = tx + PF_R >= l->w ? l->w - 1 - tx : PF_R;
+  int y0 = ty < PF_R ? -ty : -PF_R, y1 = ty + PF_R >= l->h ? l->h - 1 - ty : PF_R;
+
+  return (x1 - x0 + 1) * (y1 - y0 + 1) * l->channels;
+}
+
+static void
+pf_try (pf_level *l, int t, int cand)
+{
+  float d;
+
+  if (!l->src[cand] || cand == l->nnf[t])
+    return;
+  d = pf_dist (l, l->targets[t], cand, l->dist[t]);
+  if (d < l->dist[t])
+    {
+      l->dist[t] = d;
+      l->nnf[t] = cand;
+    }
+}
+
+static void
+pf_refresh (pf_level *l)
+{
+  for (int t = 0; t < l->n_t; t++)
+    l->dist[t] = pf_dist (l, l->targets[t], l->nnf[t], INFINITY);
+}
+
+/* Uniform 32-bit words from Philox: (seed, target, sweep, level). */
+static void
+pf_random (uint64_t seed, int t, int sweep, int level, int block,
+           uint32_t out[4])
+{
+  const uint32_t counter[4] = { (uint32_t)t, (uint32_t)sweep,
+                                (uint32_t)level | ((uint32_t)block << 8),
+                                UINT32_C (0x50415443) /* "PATC" */ };
+  const uint32_t key[2] = { (uint32_t)seed, (uint32_t)(seed >> 32) };
+
+  gd_philox4x32_10 (counter, key, out);
+}
+
+/* PatchMatch sweeps: propagation from the neighbour already visited
+ * (left and above on even sweeps, right and below on odd ones), then
+ * random search around the best in windows halving from the level's
+ * size. */
+static void
+pf_patchmatch (pf_level *l, int sweeps, uint64_t seed, int level,
+               int *sweep_count)
+{
+  int w = l->w, h = l->h;
+  int reach = w > h ? w : h;
+
+  for (int it = 0; it < sweeps; it++, (*sweep_count)++)
+    {
+      int forward = it % 2 == 0, step = forward ? -1 : 1;
+
+      for (int k = 0; k < l->n_t; k++)
+        {
+          int t = forward ? k : l->n_t - 1 - k;
+          int p = l->targets[t], x = p % w, y = p / w;
+          uint32_t r[4];
+          int used = 4, block = 0;
+
+          if (x + step >= 0 && x + step < w && l->tmap[p + step] >= 0)
+            {
+              int s = l->nnf[l->tmap[p + step]], sx = s % w - step;
+
+              if (sx >= 0 && sx < w)
+                pf_try (l, t, s - step);
+            }
+          if (y + step >= 0 && y + step < h && l->tmap[p + step * w] >= 0)
+            {
+              int s = l->nnf[l->tmap[p + step * w]], sy = s / w - step;
+
+              if (sy >= 0 && sy < h)
+                pf_try (l, t, s - step * w);
+            }
+          for (int rad = reach; rad >= 1; rad /= 2)
+            {
+              int best = l->nnf[t], cx, cy;
+
+              if (used == 4)
+                {
+                  pf_random (seed, t, *sweep_count, level, block++, r);
+                  used = 0;
+                }
+              cx = best % w + (int)(((uint64_t)r[used++] * (2 * rad + 1)) >> 32)
+                   - rad;
+              cy = best / w + (int)(((uint64_t)r[used++] * (2 * rad + 1)) >> 32)
+                   - rad;
+              cx = cx < PF_R ? PF_R : cx > w - 1 - PF_R ? w - 1 - PF_R : cx;
+              cy = cy < PF_R ? PF_R : cy > h - 1 - PF_R ? h - 1 - PF_R : cy;
+              pf_try (l, t, cy * w + cx);
+            }
+        }
+    }
+}
+
+/* The k-th smallest of a (reordered), Hoare's selection. */
+static float
+pf_select (float *a, int n, int k)
+{
+  int lo = 0, hi = n - 1;
+
+  while (lo < hi)
+    {
+      float pivot = a[lo + (hi - lo) / 2];
+      int i = lo, j = hi;
+
+      while (i <= j)
+        {
+          while (a[i] < pivot)
+            i++;
+          while (a[j] > pivot)
+            j--;
+          if (i <= j)
+            {
+              float tmp = a[i];
+
+              a[i++] = a[j];
+              a[j--] = tmp;
+            }
+        }
+      if (k <= j)
+        hi = j;
+      else if (k >= i)
+        lo = i;
+      else
+        break;
+    }
+  return a[k];
+}
+
+/* The vote: every hole pixel the weighted mean of what the patches over
+ * it copy.  scratch: n_t * (channels + 2) floats. */
+static void
+pf_vote (pf_level *l, float *scratch)
+{
+  int w = l->w, h = l->h, ch = l->channels, stride = ch + 1;
+  float *norm = scratch, *acc = scratch + l->n_t, sigma2;
+
+  for (int t = 0; t < l->n_t; t++)
+    norm[t] = l->dist[t] / (float)pf_count (l, l->targets[t]);
+  memcpy (acc, norm, l->n_t * sizeof *acc);
+  sigma2 = pf_select (acc, l->n_t, (3 * (l->n_t - 1)) / 4);
+  sigma2 = sigma2 > 1e-10f ? sigma2 : 1e-10f;
+  memset (acc, 0, (size_t)l->n_t * stride * sizeof *acc);
+  for (int t = 0; t < l->n_t; t++)
+    {
+      int p = l->targets[t], s = l->nnf[t], tx = p % w, ty = p / w;
+      float weight = expf (-norm[t] / (2.0f * sigma2)) + 1e-6f;
+
+      for (int dy = -PF_R; dy <= PF_R; dy++)
+        for (int dx = -PF_R; dx <= PF_R; dx++)
+          {
+            int qx = tx + dx, qy = ty + dy, q, qt;
+            const float *src;
+
+            if (qx < 0 || qy < 0 || qx >= w || qy >= h)
+              continue;
+            q = qy * w + qx;
+            if (!l->hole[q])
+              continue;
+            qt = l->tmap[q];
+            src = l->v + (size_t)(s + dy * w + dx) * ch;
+            for (int k = 0; k < ch; k++)
+              acc[(size_t)qt * stride + k] += weight * src[k];
+            acc[(size_t)qt * stride + ch] += weight;
+          }
+    }
+  for (int t = 0; t < l->n_t; t++)
+    {
+      int p = l->targets[t];
+      const float *a = acc + (size_t)t * stride;
+
+      if (l->hole[p] && a[ch] > 0.0f)
+        for (int k = 0; k < ch; k++)
+          l->v[(size_t)p * ch + k] = a[k] / a[ch];
+    }
+}
+
+/* The coarsest level: the hole smoothly filled, a random field. */
+static int
+pf_start (pf_level *l, uint64_t seed, int level, gd_error *err)
+{
+  size_t n = (size_t)l->w * l->h;
+  float *planar = malloc (n * l->channels * sizeof *planar);
+  unsigned char *known = malloc (n);
+  int filled, status;
+
+  if (planar == NULL || known == NULL)
+    {
+      free (planar);
+      free (known);
+      return gd_error_set (err, GD_ERR_NOMEM, "patch fill: out of memory");
+    }
+  for (size_t i = 0; i < n; i++)
+    {
+      known[i] = !l->hole[i];
+      for (int k = 0; k < l->channels; k++)
+        planar[k * n + i] = l->v[i * l->channels + k];
+    }
+  status = gd_fill_smooth (planar, l->channels, known, l->w, l->h, &filled,
+                           err);
+  for (size_t i = 0; i < n && status == GD_OK; i++)
+    for (int k = 0; k < l->channels; k++)
+      l->v[i * l->channels + k] = planar[k * n + i];
+  free (planar);
+  free (known);
+  for (int t = 0; t < l->n_t; t++)
+    {
+      uint32_t r[4];
+
+      pf_random (seed, t, 0xFFFF, level, 0xFF, r);
+      l->nnf[t] = l->src_list[((uint64_t)r[0] * l->n_src) >> 32];
+    }
+  return status;
+}
+
+/* A finer level from its parent: hole pixels the parent's value, each
+ * target's source the parent's scaled by 2 (a random one where that is
+ * not a source). */
+static void
+pf_upsample (pf_level *f, const pf_level *c, uint64_t seed, int level)
+{
+  int ch = f->channels;
+
+  for (int y = 0; y < f->h; y++)
+    for (int x = 0; x < f->w; x++)
+      {
+        size_t i = (size_t)y * f->w + x;
+        size_t ci = (size_t)(y / 2) * c->w + x / 2;
+
+        if (f->hole[i])
+          for (int k = 0; k < ch; k++)
+            f->v[i * ch + k] = c->v[ci * ch + k];
+      }
+  for (int t = 0; t < f->n_t; t++)
+    {
+      int p = f->targets[t], x = p % f->w, y = p / f->w;
+      int ct = c->tmap[(y / 2) * c->w + x / 2], cand = -1;
+
+      if (ct >= 0)
+        {
+          int s = c->nnf[ct];
+          int sx = 2 * (s % c->w) + x % 2, sy = 2 * (s / c->w) + y % 2;
+
+          sx = sx > f->w - 1 - PF_R ? f->w - 1 - PF_R : sx;
+          sy = sy > f->h - 1 - PF_R ? f->h - 1 - PF_R : sy;
+          sx = sx < PF_R ? PF_R : sx;
+          sy = sy < PF_R ? PF_R : sy;
+          cand = sy * f->w + sx;
+        }
+      if (cand < 0 || !f->src[cand])
+        {
+          uint32_t r[4];
+
+          pf_random (seed, t, 0xFFFF, level, 0xFF, r);
+          cand = f->src_list[((uint64_t)r[0] * f->n_src) >> 32];
+        }
+      f->nnf[t] = cand;
+    }
+}
+
+int
+gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed,
+               int *filled, gd_error *err)
+{
+  pf_level lv[PF_MAX_LEVELS];
+  int n_levels = 0, status = GD_OK, ch, sweeps = 0;
+  int bx0, by0, bx1 = -1, by1 = -1, side, margin, cx, cy, cw, chh;
+  float *scratch = NULL;
+  size_t scratch_n = 0;
+
+  *filled = 0;
+  memset (lv, 0, sizeof lv);
+  if (img == NULL || img->data == NULL || mask == NULL || mask->data == NULL
+      || mask->channels != 1 || mask->width != img->width
+      || mask->height != img->height
+      || (img->channels != 1 && img->channels != 3))
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "patch fill: the mask must be one channel of the "
+                         "image's size, the image gray or RGB");
+  ch = img->channels;
+  bx0 = img->width;
+  by0 = img->height;
+  for (int y = 0; y < img->height; y++)
+    for (int x = 0; x < img->width; x++)
+      if (mask->data[(size_t)y * img->width + x] > 0.0f)
+        {
+          bx0 = x < bx0 ? x : bx0;
+          bx1 = x > bx1 ? x : bx1;
+          by0 = y < by0 ? y : by0;
+          by1 = y > by1 ? y : by1;
+        }
+  if (bx1 < 0)
+    return GD_OK; /* nothing selected */
+
+  /* The context: the hole's box grown by its larger side. */
+  side = bx1 - bx0 + 1 > by1 - by0 + 1 ? bx1 - bx0 + 1 : by1 - by0 + 1;
+  margin = side > GD_PATCHFILL_MIN_MARGIN ? side : GD_PATCHFILL_MIN_MARGIN;
+  cx = bx0 - margin < 0 ? 0 : bx0 - margin;
+  cy = by0 - margin < 0 ? 0 : by0 - margin;
+  cw = (bx1 + margin >= img->width ? img->width - 1 : bx1 + margin) - cx + 1;
+  chh = (by1 + margin >= img->height ? img->height - 1 : by1 + margin) - cy + 1;
+  if ((size_t)cw * (size_t)chh > (size_t)INT_MAX / 4)
+    return gd_error_set (err, GD_ERR_NOMEM,
+                         "patch fill: a %d x %d context is too large", cw,
+                         chh);
+
+  lv[0].w = cw;
+  lv[0].h = chh;
+  lv[0].channels = ch;
+  lv[0].v = malloc ((size_t)cw * chh * ch * sizeof (float));
+  lv[0].hole = malloc ((size_t)cw * chh);
+  n_levels = 1;
+  if (lv[0].v == NULL || lv[0].hole == NULL)
+    goto nomem;
+  for (int y = 0; y < chh; y++)
+    for (int x = 0; x < cw; x++)
+      {
+        size_t i = (size_t)y * cw + x;
+        size_t gi = (size_t)(cy + y) * img->width + cx + x;
+
+        lv[0].hole[i] = mask->data[gi] > 0.0f;
+        memcpy (lv[0].v + i * ch, img->data + gi * ch, ch * sizeof (float));
+      }
+  if (!pf_level_index (&lv[0]))
+    goto nomem;
+  if (lv[0].n_src == 0)
+    goto done; /* no whole known patch: nothing to copy from */
+
+  /* Halve while the hole is larger than PF_COARSE_HOLE and the level
+   * still has sources and room for a few patches. */
+  while (n_levels < PF_MAX_LEVELS
+         && (side >> (n_levels - 1)) > PF_COARSE_HOLE
+         && lv[n_levels - 1].w / 2 >= 4 * (2 * PF_R + 1)
+         && lv[n_levels - 1].h / 2 >= 4 * (2 * PF_R + 1))
+    {
+      pf_level *c = &lv[n_levels];
+
+      if (!pf_halve (&lv[n_levels - 1], c))
+        {
+          n_levels++;
+          goto nomem;
+        }
+      n_levels++;
+      if (!pf_level_index (c))
+        goto nomem;
+      if (c->n_src == 0)
+        {
+          pf_level_free (c);
+          n_levels--;
+          break;
+        }
+    }
+  for (int l = 0; l < n_levels; l++)
+    scratch_n = (size_t)lv[l].n_t * (ch + 2) > scratch_n
+                    ? (size_t)lv[l].n_t * (ch + 2)
+                    : scratch_n;
+  scratch = malloc (scratch_n * sizeof *scratch);
+  if (scratch == NULL)
+    goto nomem;
+
+  for (int l = n_levels - 1; l >= 0; l--)
+    {
+      pf_level *L = &lv[l];
+      int em = l == n_levels - 1 ? PF_EM_COARSEST
+               : l == 0          ? PF_EM_FINEST
+                                 : PF_EM_MIDDLE;
+
+      if (l == n_levels - 1)
+        {
+          status = pf_start (L, seed, l, err);
+          if (status != GD_OK)
+            goto done;
+        }
+      else
+        {
+          pf_upsample (L, &lv[l + 1], seed, l);
+          pf_refresh (L);
+          pf_vote (L, scratch);
+        }
+      for (int e = 0; e < em; e++)
+        {
+          pf_refresh (L);
+          pf_patchmatch (L, PF_PM_ITERS, seed, l, &sweeps);
+          pf_vote (L, scratch);
+        }
+    }
+
+  /* Back into the image, blended by the mask. */
+  for (int y = 0; y < chh; y++)
+    for (int x = 0; x < cw; x++)
+      {
+        size_t i = (size_t)y * cw + x;
+        size_t gi = (size_t)(cy + y) * img->width + cx + x;
+        float m = mask->data[gi];
+
+        if (m <= 0.0f)
+          continue;
+        for (int k = 0; k < ch; k++)
+          {
+            float *dst = img->data + gi * ch + k, fill = lv[0].v[i * ch + k];
+
+            *dst = m >= 1.0f ? fill : m * fill + (1.0f - m) * *dst;
+          }
+      }
+  *filled = 1;
+  goto done;
+
+nomem:
+  status = gd_error_set (err, GD_ERR_NOMEM,
+                         "patch fill: out of memory for a %d x %d context", cw,
+                         chh);
+done:
+  free (scratch);
+  for (int l = 0; l < n_levels; l++)
+    pf_level_free (&lv[l]);
+  return status;
+}
