@@ -11,15 +11,15 @@
  * halving windows), and (b) the vote: every hole pixel q becomes the mean
  * of src[f(p) + (q - p)] over the patches p covering it, weighted by
  * exp(-d(p) / 2 sigma^2) with sigma^2 the 75th percentile of the patch
- * distances d (Wexler's weights).  The coarsest level starts from the
- * smooth fill (fill.c) and a random field; each finer one from the
- * parent's field scaled by 2.  Only a context around the hole is looked
+ * distances d (Wexler's weights).  The coarsest level starts
+ * onion-peeled (the hole filled from its border inwards, each pixel from
+ * the patch that best matches what is already there), each finer one from
+ * the parent's field scaled by 2.  Only a context around the hole is looked
  * at (gd_fill_patch's comment gives its size).  Randomness: Philox keyed
  * by the seed, counters (target, iteration, level), so a seed gives the
  * same pixels. */
 #include "patchfill.h"
 
-#include "fill.h"
 #include "sampler-internal.h"
 
 #include <limits.h>
@@ -382,42 +382,163 @@ pf_vote (pf_level *l, float *scratch)
     }
 }
 
-/* The coarsest level: the hole smoothly filled, a random field. */
+/* SSD over the patch pixels that are set (known or already filled),
+ * stopping at bound. */
+static float
+pf_dist_masked (const pf_level *l, const unsigned char *set, int tp, int sp,
+                float bound)
+{
+  int w = l->w, ch = l->channels;
+  int tx = tp % w, ty = tp / w, sx = sp % w, sy = sp / w;
+  int x0 = tx < PF_R ? -tx : -PF_R, x1 = tx + PF_R >= w ? w - 1 - tx : PF_R;
+  int y0 = ty < PF_R ? -ty : -PF_R, y1 = ty + PF_R >= l->h ? l->h - 1 - ty : PF_R;
+  float sum = 0.0f;
+
+  for (int dy = y0; dy <= y1; dy++)
+    {
+      size_t ti = (size_t)(ty + dy) * w + tx, si = (size_t)(sy + dy) * w + sx;
+
+      for (int dx = x0; dx <= x1; dx++)
+        if (set[ti + dx])
+          for (int k = 0; k < ch; k++)
+            {
+              float d = l->v[(ti + dx) * ch + k] - l->v[(si + dx) * ch + k];
+
+              sum += d * d;
+            }
+      if (sum >= bound)
+        return sum;
+    }
+  return sum;
+}
+
+/* The coarsest level, onion-peeled: the hole's pixels from its border
+ * inwards, each the centre of the source patch nearest to what is set
+ * around it (every source, or an even sample of PF_ONION_SOURCES of them,
+ * and the shifted sources of its set neighbours); then a random field for
+ * the targets left without one. */
+#define PF_ONION_SOURCES 4096
+
 static int
 pf_start (pf_level *l, uint64_t seed, int level, gd_error *err)
 {
-  size_t n = (size_t)l->w * l->h;
-  float *planar = malloc (n * l->channels * sizeof *planar);
-  unsigned char *known = malloc (n);
-  int filled, status;
+  int w = l->w, h = l->h, ch = l->channels;
+  size_t n = (size_t)w * h;
+  unsigned char *set = malloc (n);
+  int *layer = malloc (n * sizeof *layer), *next = malloc (n * sizeof *next);
+  int *chosen = malloc (n * sizeof *chosen);
+  int n_layer = 0, stride = l->n_src > PF_ONION_SOURCES
+                                ? (l->n_src + PF_ONION_SOURCES - 1)
+                                      / PF_ONION_SOURCES
+                                : 1;
+  uint32_t r[4];
 
-  if (planar == NULL || known == NULL)
+  if (set == NULL || layer == NULL || next == NULL || chosen == NULL)
     {
-      free (planar);
-      free (known);
+      free (set);
+      free (layer);
+      free (next);
+      free (chosen);
       return gd_error_set (err, GD_ERR_NOMEM, "patch fill: out of memory");
     }
+  pf_random (seed, 0, 0xFFFE, level, 0xFF, r);
   for (size_t i = 0; i < n; i++)
     {
-      known[i] = !l->hole[i];
-      for (int k = 0; k < l->channels; k++)
-        planar[k * n + i] = l->v[i * l->channels + k];
+      set[i] = !l->hole[i];
+      chosen[i] = -1;
     }
-  status = gd_fill_smooth (planar, l->channels, known, l->w, l->h, &filled,
-                           err);
-  for (size_t i = 0; i < n && status == GD_OK; i++)
-    for (int k = 0; k < l->channels; k++)
-      l->v[i * l->channels + k] = planar[k * n + i];
-  free (planar);
-  free (known);
+  /* The first layer: hole pixels with a set 4-neighbour. */
+  for (int p = 0; p < (int)n; p++)
+    {
+      int x = p % w, y = p / w;
+
+      if (set[p])
+        continue;
+      if ((x > 0 && set[p - 1]) || (x + 1 < w && set[p + 1])
+          || (y > 0 && set[p - w]) || (y + 1 < h && set[p + w]))
+        layer[n_layer++] = p;
+    }
+  while (n_layer > 0)
+    {
+      int n_next = 0;
+
+      for (int j = 0; j < n_layer; j++)
+        {
+          int p = layer[j], x = p % w, y = p / w, best = -1;
+          float best_d = INFINITY;
+          const int nb[4][2] = { { -1, 0 }, { 1, 0 }, { 0, -1 }, { 0, 1 } };
+
+          /* Coherence first: the neighbours' sources, shifted. */
+          for (int q = 0; q < 4; q++)
+            {
+              int nx = x + nb[q][0], ny = y + nb[q][1], s, sx, sy;
+
+              if (nx < 0 || ny < 0 || nx >= w || ny >= h
+                  || chosen[ny * w + nx] < 0)
+                continue;
+              s = chosen[ny * w + nx];
+              sx = s % w - nb[q][0];
+              sy = s / w - nb[q][1];
+              if (sx < 0 || sy < 0 || sx >= w || sy >= h
+                  || !l->src[sy * w + sx])
+                continue;
+              {
+                float d = pf_dist_masked (l, set, p, sy * w + sx, best_d);
+
+                if (d < best_d)
+                  best_d = d, best = sy * w + sx;
+              }
+            }
+          for (int k = (int)(r[0] % (uint32_t)stride); k < l->n_src;
+               k += stride)
+            {
+              float d = pf_dist_masked (l, set, p, l->src_list[k], best_d);
+
+              if (d < best_d)
+                best_d = d, best = l->src_list[k];
+            }
+          chosen[p] = best;
+          for (int k = 0; k < ch; k++)
+            l->v[(size_t)p * ch + k] = l->v[(size_t)best * ch + k];
+          set[p] = 2; /* filled, not yet a neighbour source of the layer */
+        }
+      /* The next layer: unset pixels next to this one. */
+      for (int j = 0; j < n_layer; j++)
+        {
+          int p = layer[j], x = p % w, y = p / w;
+          const int nb[4] = { x > 0 ? p - 1 : -1, x + 1 < w ? p + 1 : -1,
+                              y > 0 ? p - w : -1, y + 1 < h ? p + w : -1 };
+
+          set[p] = 1;
+          for (int q = 0; q < 4; q++)
+            if (nb[q] >= 0 && !set[nb[q]])
+              {
+                set[nb[q]] = 3; /* queued */
+                next[n_next++] = nb[q];
+              }
+        }
+      for (int j = 0; j < n_next; j++)
+        set[next[j]] = 0;
+      memcpy (layer, next, n_next * sizeof *layer);
+      n_layer = n_next;
+    }
   for (int t = 0; t < l->n_t; t++)
     {
-      uint32_t r[4];
+      int p = l->targets[t];
 
-      pf_random (seed, t, 0xFFFF, level, 0xFF, r);
-      l->nnf[t] = l->src_list[((uint64_t)r[0] * l->n_src) >> 32];
+      if (chosen[p] >= 0)
+        l->nnf[t] = chosen[p];
+      else
+        {
+          pf_random (seed, t, 0xFFFF, level, 0xFF, r);
+          l->nnf[t] = l->src_list[((uint64_t)r[0] * l->n_src) >> 32];
+        }
     }
-  return status;
+  free (set);
+  free (layer);
+  free (next);
+  free (chosen);
+  return GD_OK;
 }
 
 /* A finer level from its parent: hole pixels the parent's value, each
@@ -466,12 +587,40 @@ pf_upsample (pf_level *f, const pf_level *c, uint64_t seed, int level)
 }
 
 int
+gd_fill_patch_context (const gd_image *mask, int *cx, int *cy, int *cw,
+                       int *ch)
+{
+  int bx0 = mask->width, by0 = mask->height, bx1 = -1, by1 = -1, side, margin;
+
+  for (int y = 0; y < mask->height; y++)
+    for (int x = 0; x < mask->width; x++)
+      if (mask->data[(size_t)y * mask->width + x] > 0.0f)
+        {
+          bx0 = x < bx0 ? x : bx0;
+          bx1 = x > bx1 ? x : bx1;
+          by0 = y < by0 ? y : by0;
+          by1 = y > by1 ? y : by1;
+        }
+  if (bx1 < 0)
+    return 0;
+  side = bx1 - bx0 + 1 > by1 - by0 + 1 ? bx1 - bx0 + 1 : by1 - by0 + 1;
+  margin = side > GD_PATCHFILL_MIN_MARGIN ? side : GD_PATCHFILL_MIN_MARGIN;
+  *cx = bx0 - margin < 0 ? 0 : bx0 - margin;
+  *cy = by0 - margin < 0 ? 0 : by0 - margin;
+  *cw = (bx1 + margin >= mask->width ? mask->width - 1 : bx1 + margin) - *cx
+        + 1;
+  *ch = (by1 + margin >= mask->height ? mask->height - 1 : by1 + margin)
+        - *cy + 1;
+  return side;
+}
+
+int
 gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed,
                int *filled, gd_error *err)
 {
   pf_level lv[PF_MAX_LEVELS];
   int n_levels = 0, status = GD_OK, ch, sweeps = 0;
-  int bx0, by0, bx1 = -1, by1 = -1, side, margin, cx, cy, cw, chh;
+  int side, cx = 0, cy = 0, cw = 0, chh = 0;
   float *scratch = NULL;
   size_t scratch_n = 0;
 
@@ -485,27 +634,9 @@ gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed,
                          "patch fill: the mask must be one channel of the "
                          "image's size, the image gray or RGB");
   ch = img->channels;
-  bx0 = img->width;
-  by0 = img->height;
-  for (int y = 0; y < img->height; y++)
-    for (int x = 0; x < img->width; x++)
-      if (mask->data[(size_t)y * img->width + x] > 0.0f)
-        {
-          bx0 = x < bx0 ? x : bx0;
-          bx1 = x > bx1 ? x : bx1;
-          by0 = y < by0 ? y : by0;
-          by1 = y > by1 ? y : by1;
-        }
-  if (bx1 < 0)
+  side = gd_fill_patch_context (mask, &cx, &cy, &cw, &chh);
+  if (side == 0)
     return GD_OK; /* nothing selected */
-
-  /* The context: the hole's box grown by its larger side. */
-  side = bx1 - bx0 + 1 > by1 - by0 + 1 ? bx1 - bx0 + 1 : by1 - by0 + 1;
-  margin = side > GD_PATCHFILL_MIN_MARGIN ? side : GD_PATCHFILL_MIN_MARGIN;
-  cx = bx0 - margin < 0 ? 0 : bx0 - margin;
-  cy = by0 - margin < 0 ? 0 : by0 - margin;
-  cw = (bx1 + margin >= img->width ? img->width - 1 : bx1 + margin) - cx + 1;
-  chh = (by1 + margin >= img->height ? img->height - 1 : by1 + margin) - cy + 1;
   if ((size_t)cw * (size_t)chh > (size_t)INT_MAX / 4)
     return gd_error_set (err, GD_ERR_NOMEM,
                          "patch fill: a %d x %d context is too large", cw,

@@ -24,6 +24,12 @@
  * *filled 0 and img untouched when the mask is empty or the context holds
  * no whole patch to copy from (the caller falls back to the smooth fill);
  * GD_ERR_INVALID for a mask that does not fit img, GD_ERR_NOMEM. */
+/* The context gd_fill_patch looks at: the bounding box of mask > 0 grown
+ * by its larger side (at least GD_PATCHFILL_MIN_MARGIN), cut at the image.
+ * Returns that side, or 0 (and nothing set) for an empty mask. */
+int gd_fill_patch_context (const gd_image *mask, int *cx, int *cy, int *cw,
+                           int *ch);
+
 int gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed,
                    int *filled, gd_error *err);
 
