@@ -9,9 +9,7 @@
  * hole, the known patch f(p) nearest to it in SSD over the current
  * estimate (propagation from the scan neighbours, then random search in
  * halving windows), and (b) the vote: every hole pixel q becomes the mean
- * of src[f(p) + (q - p)] over the patches p covering it, weighted by
- * exp(-d(p) / 2 sigma^2) with sigma^2 the 75th percentile of the patch
- * distances d (Wexler's weights).  The coarsest level starts
+ * of src[f(p) + (q - p)] over the patches p covering it.  The coarsest level starts
  * onion-peeled (the hole filled from its border inwards, each pixel from
  * the patch that best matches what is already there), each finer one from
  * the parent's field scaled by 2.  Only a context around the hole is looked
@@ -27,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PF_R GD_PATCHFILL_RADIUS
+#define PF_R GD_PATCHFILL_RADIUS /* 9 x 9 patches */
 #define PF_MAX_LEVELS 16
 #define PF_COARSE_HOLE 24 /* halve until the hole's larger side is this */
 #define PF_EM_COARSEST 6  /* EM iterations at the coarsest level */
@@ -196,17 +194,6 @@ pf_dist (const pf_level *l, int tp, int sp, float bound)
   return sum;
 }
 
-/* The number of values pf_dist sums for target pixel tp. */
-static int
-pf_count (const pf_level *l, int tp)
-{
-  int tx = tp % l->w, ty = tp / l->w;
-  int x0 = tx < PF_R ? -tx : -PF_R, x1 = tx + PF_R >= l->w ? l->w - 1 - tx : PF_R;
-  int y0 = ty < PF_R ? -ty : -PF_R, y1 = ty + PF_R >= l->h ? l->h - 1 - ty : PF_R;
-
-  return (x1 - x0 + 1) * (y1 - y0 + 1) * l->channels;
-}
-
 static void
 pf_try (pf_level *l, int t, int cand)
 {
@@ -299,59 +286,20 @@ pf_patchmatch (pf_level *l, int sweeps, uint64_t seed, int level,
     }
 }
 
-/* The k-th smallest of a (reordered), Hoare's selection. */
-static float
-pf_select (float *a, int n, int k)
-{
-  int lo = 0, hi = n - 1;
-
-  while (lo < hi)
-    {
-      float pivot = a[lo + (hi - lo) / 2];
-      int i = lo, j = hi;
-
-      while (i <= j)
-        {
-          while (a[i] < pivot)
-            i++;
-          while (a[j] > pivot)
-            j--;
-          if (i <= j)
-            {
-              float tmp = a[i];
-
-              a[i++] = a[j];
-              a[j--] = tmp;
-            }
-        }
-      if (k <= j)
-        hi = j;
-      else if (k >= i)
-        lo = i;
-      else
-        break;
-    }
-  return a[k];
-}
-
-/* The vote: every hole pixel the weighted mean of what the patches over
- * it copy.  scratch: n_t * (channels + 2) floats. */
+/* The vote: every hole pixel the mean of what the patches over it copy
+ * (uniform weights: on Kodak24's object-removal masks Wexler's
+ * exp(-d / 2 sigma^2) weights, sigma^2 the distances' 75th percentile,
+ * scored 0.1-0.5 dB lower in the hole with 9 x 9 patches).  acc:
+ * n_t * (channels + 1) floats. */
 static void
-pf_vote (pf_level *l, float *scratch)
+pf_vote (pf_level *l, float *acc)
 {
   int w = l->w, h = l->h, ch = l->channels, stride = ch + 1;
-  float *norm = scratch, *acc = scratch + l->n_t, sigma2;
 
-  for (int t = 0; t < l->n_t; t++)
-    norm[t] = l->dist[t] / (float)pf_count (l, l->targets[t]);
-  memcpy (acc, norm, l->n_t * sizeof *acc);
-  sigma2 = pf_select (acc, l->n_t, (3 * (l->n_t - 1)) / 4);
-  sigma2 = sigma2 > 1e-10f ? sigma2 : 1e-10f;
   memset (acc, 0, (size_t)l->n_t * stride * sizeof *acc);
   for (int t = 0; t < l->n_t; t++)
     {
       int p = l->targets[t], s = l->nnf[t], tx = p % w, ty = p / w;
-      float weight = expf (-norm[t] / (2.0f * sigma2)) + 1e-6f;
 
       for (int dy = -PF_R; dy <= PF_R; dy++)
         for (int dx = -PF_R; dx <= PF_R; dx++)
@@ -367,8 +315,8 @@ pf_vote (pf_level *l, float *scratch)
             qt = l->tmap[q];
             src = l->v + (size_t)(s + dy * w + dx) * ch;
             for (int k = 0; k < ch; k++)
-              acc[(size_t)qt * stride + k] += weight * src[k];
-            acc[(size_t)qt * stride + ch] += weight;
+              acc[(size_t)qt * stride + k] += src[k];
+            acc[(size_t)qt * stride + ch] += 1.0f;
           }
     }
   for (int t = 0; t < l->n_t; t++)
@@ -689,8 +637,8 @@ gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed,
         }
     }
   for (int l = 0; l < n_levels; l++)
-    scratch_n = (size_t)lv[l].n_t * (ch + 2) > scratch_n
-                    ? (size_t)lv[l].n_t * (ch + 2)
+    scratch_n = (size_t)lv[l].n_t * (ch + 1) > scratch_n
+                    ? (size_t)lv[l].n_t * (ch + 1)
                     : scratch_n;
   scratch = malloc (scratch_n * sizeof *scratch);
   if (scratch == NULL)
