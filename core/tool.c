@@ -75,9 +75,10 @@ denoise_plan_bound (const gd_schedule *sched, const gd_task_params *p,
 static const tool_desc tools[GD_TOOL_COUNT] = {
   /* img2img: a light refinement; the user raises it for more change. */
   { "img2img", { 0.3, 0.0, 20, GD_FILL_SMOOTH }, gd_img2img_plan, img2img_run },
-  /* inpaint: from the patch fill of the hole at half strength
-   * (docs/tools.md, "Inpaint defaults"). */
-  { "inpaint", { 0.5, 1.0, 20, GD_FILL_PATCH }, gd_inpaint_plan, inpaint_run },
+  /* inpaint: the patch fill of the hole, lightly refined: the shipped
+   * model smooths texture away at higher strengths (docs/tools.md,
+   * "Inpaint defaults"). */
+  { "inpaint", { 0.05, 1.0, 5, GD_FILL_PATCH }, gd_inpaint_plan, inpaint_run },
   /* upscale: a light pass over the consistent bicubic enlargement
    * (docs/tools.md, "Upscale defaults"). */
   { "upscale", { 0.15, 0.85, 20, GD_FILL_SMOOTH }, gd_upscale_plan, upscale_run },
