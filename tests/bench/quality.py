@@ -1108,11 +1108,11 @@ def run_inpaint(b):
     cfg = b.cfg
     names = list_set(cfg, "Kodak24")
     tune_names = [names[0], names[17]] if not cfg.quick else [names[0]]
-    if cfg.quick:
-        # one landscape and one portrait image
-        names = [names[0], names[17]]
     if cfg.inpaint_images:
         names = [n for n in names if n in cfg.inpaint_images]
+    elif cfg.quick:
+        # one landscape and one portrait image
+        names = [names[0], names[17]]
     inputs = inpaint_inputs(b, sorted(set(names) | set(tune_names)))
     ours, pf, mf, patch, match, pde = inpaint_methods(b)
     # the CLI's default start, as its help says it
