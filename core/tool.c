@@ -78,7 +78,7 @@ static const tool_desc tools[GD_TOOL_COUNT] = {
   /* inpaint: the patch fill of the hole, lightly refined: the shipped
    * model smooths texture away at higher strengths (docs/tools.md,
    * "Inpaint defaults"). */
-  { "inpaint", { 0.05, 1.0, 5, GD_FILL_PATCH }, gd_inpaint_plan, inpaint_run },
+  { "inpaint", { 0.03, 1.0, 5, GD_FILL_PATCH }, gd_inpaint_plan, inpaint_run },
   /* upscale: a light pass over the consistent bicubic enlargement
    * (docs/tools.md, "Upscale defaults"). */
   { "upscale", { 0.15, 0.85, 20, GD_FILL_SMOOTH }, gd_upscale_plan, upscale_run },
