@@ -12,8 +12,8 @@
  * of src[f(p) + (q - p)] over the patches p covering it.  The last vote
  * at full resolution copies each hole pixel from the best-matching patch
  * over it instead of the mean (texture ratio 0.71 -> 0.86 on Kodak24's
- * object-removal masks, 0.2 dB lower PSNR in the hole).  The coarsest level starts
- * onion-peeled (the hole filled from its border inwards, each pixel from
+ * object-removal masks, 0.2 dB lower PSNR in the hole).  The coarsest level
+ * starts onion-peeled (the hole filled from its border inwards, each pixel from
  * the patch that best matches what is already there), each finer one from
  * the parent's field scaled by 2.  Only a context around the hole is looked
  * at (gd_fill_patch's comment gives its size).  Randomness: Philox keyed
@@ -176,7 +176,8 @@ pf_dist (const pf_level *l, int tp, int sp, float bound)
   int w = l->w, ch = l->channels;
   int tx = tp % w, ty = tp / w, sx = sp % w, sy = sp / w;
   int x0 = tx < PF_R ? -tx : -PF_R, x1 = tx + PF_R >= w ? w - 1 - tx : PF_R;
-  int y0 = ty < PF_R ? -ty : -PF_R, y1 = ty + PF_R >= l->h ? l->h - 1 - ty : PF_R;
+  int y0 = ty < PF_R ? -ty : -PF_R,
+      y1 = ty + PF_R >= l->h ? l->h - 1 - ty : PF_R;
   int run = (x1 - x0 + 1) * ch;
   float sum = 0.0f;
 
@@ -371,8 +372,8 @@ pf_vote_best (pf_level *l, float *best, int *pick)
     }
   for (int t = 0; t < l->n_t; t++)
     if (pick[t] >= 0)
-      memcpy (l->v + (size_t)l->targets[t] * ch,
-              l->v + (size_t)pick[t] * ch, ch * sizeof (float));
+      memcpy (l->v + (size_t)l->targets[t] * ch, l->v + (size_t)pick[t] * ch,
+              ch * sizeof (float));
 }
 
 /* SSD over the patch pixels that are set (known or already filled),
@@ -384,7 +385,8 @@ pf_dist_masked (const pf_level *l, const unsigned char *set, int tp, int sp,
   int w = l->w, ch = l->channels;
   int tx = tp % w, ty = tp / w, sx = sp % w, sy = sp / w;
   int x0 = tx < PF_R ? -tx : -PF_R, x1 = tx + PF_R >= w ? w - 1 - tx : PF_R;
-  int y0 = ty < PF_R ? -ty : -PF_R, y1 = ty + PF_R >= l->h ? l->h - 1 - ty : PF_R;
+  int y0 = ty < PF_R ? -ty : -PF_R,
+      y1 = ty + PF_R >= l->h ? l->h - 1 - ty : PF_R;
   float sum = 0.0f;
 
   for (int dy = y0; dy <= y1; dy++)
@@ -420,10 +422,10 @@ pf_start (pf_level *l, uint64_t seed, int level, gd_error *err)
   unsigned char *set = malloc (n);
   int *layer = malloc (n * sizeof *layer), *next = malloc (n * sizeof *next);
   int *chosen = malloc (n * sizeof *chosen);
-  int n_layer = 0, stride = l->n_src > PF_ONION_SOURCES
-                                ? (l->n_src + PF_ONION_SOURCES - 1)
-                                      / PF_ONION_SOURCES
-                                : 1;
+  int n_layer = 0,
+      stride = l->n_src > PF_ONION_SOURCES
+                   ? (l->n_src + PF_ONION_SOURCES - 1) / PF_ONION_SOURCES
+                   : 1;
   uint32_t r[4];
 
   if (set == NULL || layer == NULL || next == NULL || chosen == NULL)
@@ -580,8 +582,7 @@ pf_upsample (pf_level *f, const pf_level *c, uint64_t seed, int level)
 }
 
 int
-gd_fill_patch_context (const gd_image *mask, int *cx, int *cy, int *cw,
-                       int *ch)
+gd_fill_patch_context (const gd_image *mask, int *cx, int *cy, int *cw, int *ch)
 {
   int bx0 = mask->width, by0 = mask->height, bx1 = -1, by1 = -1, side, margin;
 
@@ -602,14 +603,14 @@ gd_fill_patch_context (const gd_image *mask, int *cx, int *cy, int *cw,
   *cy = by0 - margin < 0 ? 0 : by0 - margin;
   *cw = (bx1 + margin >= mask->width ? mask->width - 1 : bx1 + margin) - *cx
         + 1;
-  *ch = (by1 + margin >= mask->height ? mask->height - 1 : by1 + margin)
-        - *cy + 1;
+  *ch = (by1 + margin >= mask->height ? mask->height - 1 : by1 + margin) - *cy
+        + 1;
   return side;
 }
 
 int
-gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed,
-               int *filled, gd_error *err)
+gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed, int *filled,
+               gd_error *err)
 {
   pf_level lv[PF_MAX_LEVELS];
   int n_levels = 0, status = GD_OK, ch, sweeps = 0;
@@ -632,8 +633,7 @@ gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed,
     return GD_OK; /* nothing selected */
   if ((size_t)cw * (size_t)chh > (size_t)INT_MAX / 4)
     return gd_error_set (err, GD_ERR_NOMEM,
-                         "patch fill: a %d x %d context is too large", cw,
-                         chh);
+                         "patch fill: a %d x %d context is too large", cw, chh);
 
   lv[0].w = cw;
   lv[0].h = chh;
@@ -659,8 +659,7 @@ gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed,
 
   /* Halve while the hole is larger than PF_COARSE_HOLE and the level
    * still has sources and room for a few patches. */
-  while (n_levels < PF_MAX_LEVELS
-         && (side >> (n_levels - 1)) > PF_COARSE_HOLE
+  while (n_levels < PF_MAX_LEVELS && (side >> (n_levels - 1)) > PF_COARSE_HOLE
          && lv[n_levels - 1].w / 2 >= 4 * (2 * PF_R + 1)
          && lv[n_levels - 1].h / 2 >= 4 * (2 * PF_R + 1))
     {

@@ -40,8 +40,9 @@ make_disc (gd_image *mask, int w, int h, float cx, float cy, float r,
       {
         float d = hypotf (x - cx, y - cy) - r;
 
-        mask->data[(size_t)y * w + x]
-            = d <= 0 ? 1.0f : d >= feather ? 0.0f : 1.0f - d / feather;
+        mask->data[(size_t)y * w + x] = d <= 0         ? 1.0f
+                                        : d >= feather ? 0.0f
+                                                       : 1.0f - d / feather;
       }
 }
 
@@ -177,8 +178,7 @@ test_feather_and_seed (int channels)
               blended = 0;
           }
     }
-  CHECK (blended, "%d channel(s): a feathered pixel moves at most m",
-         channels);
+  CHECK (blended, "%d channel(s): a feathered pixel moves at most m", channels);
   gd_image_free (&orig);
   gd_image_free (&a);
   gd_image_free (&b);
@@ -245,8 +245,10 @@ test_large_image (void)
   clock_gettime (CLOCK_MONOTONIC, &t1);
   seconds = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
   printf ("a 40 x 40 hole in 6000 x 4000: %.2f s\n", seconds);
-  CHECK (filled && seconds < 5.0, "a small hole in a large image is quick "
-                                  "(%.2f s)", seconds);
+  CHECK (filled && seconds < 5.0,
+         "a small hole in a large image is quick "
+         "(%.2f s)",
+         seconds);
   gd_image_free (&img);
   gd_image_free (&mask);
 }
