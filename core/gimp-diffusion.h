@@ -270,13 +270,23 @@ typedef enum
   GD_KERNEL_BOX = 1
 } gd_kernel;
 
+/* What inpaint's hole starts from below strength 1 (at 1 it starts from
+ * pure noise whatever this says). */
+typedef enum
+{
+  GD_FILL_SMOOTH = 0, /* the harmonic fill from the hole's border: no
+                         texture of its own */
+  GD_FILL_PATCH = 1   /* patches of the image around the hole (PatchMatch
+                         and Wexler et al.'s vote): texture and structure */
+} gd_fill;
+
 typedef struct
 {
   gd_sampler_params sampler;
   double strength;      /* img2img: t0 = round(strength * T); inpaint: 1
-                           fills anew, < 1 refines the hole smoothly
-                           filled from its border (or, with refine_hole,
-                           what is there); upscale: start from a noised
+                           fills anew, < 1 refines the hole filled as
+                           `fill` says (or, with refine_hole, what is
+                           there); upscale: start from a noised
                            resize at t0 < T when < 1 */
   int scale;            /* upscale: 2 or 4 */
   int kernel;           /* upscale: what made the small image, the A that
@@ -300,9 +310,12 @@ typedef struct
                            rounds per step (0 or 1 = none; > 1 with a
                            deterministic sampler is refused) */
   int refine_hole;      /* inpaint below strength 1: 0 starts from the hole
-                           smoothly filled from its border (the inpaint
-                           tool), 1 from the pixels under the mask (a
-                           selection refined in place, img2img's way) */
+                           filled (see fill), 1 from the pixels under the
+                           mask (a selection refined in place, img2img's
+                           way) */
+  gd_fill fill;         /* inpaint below strength 1, refine_hole 0: what
+                           the hole starts from (default: the inpaint
+                           tool's, gd_tool_defaults.fill) */
   size_t memory_budget; /* bytes the network may use; 0 = default */
   int tile_size;        /* 0: chosen from memory_budget */
   int origin_x;         /* where `in` sits in the whole image, so that noise */
@@ -343,6 +356,8 @@ typedef struct
   double eta;      /* ddim's eta: inpaint and upscale steer every step and
                       need fresh noise (RePaint's 1, DDNM's 0.85) */
   int steps;       /* network evaluations */
+  gd_fill fill;    /* inpaint: what the hole starts from below strength 1
+                      (the other tools: unused) */
 } gd_tool_defaults;
 
 /* GD_ERR_INVALID (and *d untouched) for a tool out of range. */
@@ -350,6 +365,11 @@ int gd_tool_defaults_get (gd_tool tool, gd_tool_defaults *d, gd_error *err);
 
 /* gd_task_params_init, then the tool's defaults (strength, eta, steps). */
 int gd_tool_params_init (gd_tool tool, gd_task_params *p, gd_error *err);
+
+/* "smooth", "patch"; NULL for another value.  gd_fill_from_name: -1 for
+ * an unknown name. */
+const char *gd_fill_name (gd_fill fill);
+int gd_fill_from_name (const char *name);
 
 /* img2img (SDEdit): noise `in` to t0 = strength * T with q(x_t0 | x0) and
  * sample back.  `out` is allocated with the same size and channels. */

@@ -2,11 +2,14 @@
  * re-imposed at every step: RePaint (Lugmayr et al. 2022) for the
  * stochastic samplers, with its resampling rounds; x0_hat projected onto
  * the known pixels (DDNM with A = the known pixels) for the deterministic
- * ones.  Below strength 1 the run starts from the smooth fill of the hole
- * (fill.c) noised to t0, so what was under the mask never shows through.
+ * ones.  Below strength 1 the run starts from the hole filled (with the
+ * image's own patches, patchfill.c, or smoothly from its border, fill.c)
+ * noised to t0, so what was under the mask never shows through and the
+ * network blends the fill's seams into the surroundings.
  * Pixels where the mask is 0 come out bit-identical. */
 #include "fill.h"
 #include "image.h"
+#include "patchfill.h"
 #include "sampler-internal.h"
 #include "task.h"
 
@@ -255,6 +258,60 @@ inpaint_start_fill (gd_task *task, const float *known, const float *keep,
   return GD_OK;
 }
 
+/* x (the region, planar) <- the image with the hole filled with its own
+ * patches (blended by a feathered mask), on the union of the region and
+ * the patch fill's context.  *filled 0 when the context has no whole
+ * known patch (the caller falls back to the smooth fill). */
+static int
+inpaint_start_patch (gd_task *task, const gd_image *in, const gd_image *mask,
+                     int rx, int ry, int rw, int rh, int *filled,
+                     gd_error *err)
+{
+  gd_image sub = { 0, 0, 0, NULL }, sub_mask = { 0, 0, 0, NULL };
+  int cx, cy, cw, ch, x0, y0, x1, y1, chans = in->channels, status;
+
+  *filled = 0;
+  if (!gd_fill_patch_context (mask, &cx, &cy, &cw, &ch))
+    return GD_OK;
+  x0 = cx < rx ? cx : rx;
+  y0 = cy < ry ? cy : ry;
+  x1 = cx + cw > rx + rw ? cx + cw : rx + rw;
+  y1 = cy + ch > ry + rh ? cy + ch : ry + rh;
+  status = gd_image_alloc (&sub, x1 - x0, y1 - y0, chans, err);
+  if (status == GD_OK)
+    status = gd_image_alloc (&sub_mask, x1 - x0, y1 - y0, 1, err);
+  if (status != GD_OK)
+    goto done;
+  for (int y = 0; y < sub.height; y++)
+    {
+      memcpy (sub.data + (size_t)y * sub.width * chans,
+              in->data + ((size_t)(y0 + y) * in->width + x0) * chans,
+              (size_t)sub.width * chans * sizeof (float));
+      memcpy (sub_mask.data + (size_t)y * sub.width,
+              mask->data + (size_t)(y0 + y) * mask->width + x0,
+              (size_t)sub.width * sizeof (float));
+    }
+  status = gd_fill_patch (&sub, &sub_mask, task->p->sampler.seed, filled,
+                          err);
+  if (status != GD_OK || !*filled)
+    goto done;
+  for (int y = 0; y < rh; y++)
+    for (int x = 0; x < rw; x++)
+      {
+        const float *px = sub.data
+                          + ((size_t)(ry - y0 + y) * sub.width + rx - x0 + x)
+                                * chans;
+        size_t i = (size_t)y * rw + x;
+
+        for (int c = 0; c < 3; c++)
+          task->x[c * task->plane + i] = 2.0f * px[chans == 1 ? 0 : c] - 1.0f;
+      }
+done:
+  gd_image_free (&sub);
+  gd_image_free (&sub_mask);
+  return status;
+}
+
 static int
 inpaint_copy_input (const gd_image *in, gd_image *out, gd_error *err)
 {
@@ -308,6 +365,10 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
   status = gd_task_check ("inpaint", model, p, in, err);
   if (status == GD_OK)
     status = inpaint_check_mask (in, mask, err);
+  if (status == GD_OK && gd_fill_name (p->fill) == NULL)
+    status = gd_error_set (err, GD_ERR_INVALID,
+                           "inpaint: unknown fill %d (smooth or patch)",
+                           (int)p->fill);
   if (status != GD_OK)
     return status;
   info = gd_model_get_info (model);
@@ -363,13 +424,19 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
     hooks.x0_hat = inpaint_project;
 
   /* From q(x_t0 | x0): at t0 = T pure noise; below it x0 is the known
-   * pixels with the hole smoothly filled from its border (a feathered edge
-   * blends the two), not what was under the mask; with refine_hole, the
-   * region as it is. */
+   * pixels with the hole filled with the image's patches or smoothly from
+   * its border (a feathered edge blends the fill and the image), not what
+   * was under the mask; with refine_hole, the region as it is. */
   memcpy (task.x, known, task.n * sizeof (float));
   if (t0 < info->schedule.T && !p->refine_hole)
     {
-      status = inpaint_start_fill (&task, known, keep, rw, rh, err);
+      int filled = 0;
+
+      if (p->fill == GD_FILL_PATCH)
+        status = inpaint_start_patch (&task, in, mask, rx, ry, rw, rh,
+                                      &filled, err);
+      if (status == GD_OK && !filled)
+        status = inpaint_start_fill (&task, known, keep, rw, rh, err);
       if (status != GD_OK)
         goto done;
     }

@@ -30,12 +30,36 @@ gd_task_params_init (gd_task_params *p)
   p->ensemble = 1;
   p->resample_jumps = 1;
   p->refine_hole = 0;
+  {
+    gd_tool_defaults d;
+
+    p->fill = gd_tool_defaults_get (GD_TOOL_INPAINT, &d, NULL) == GD_OK
+                  ? d.fill
+                  : GD_FILL_SMOOTH;
+  }
   p->memory_budget = 0;
   p->tile_size = 0;
   p->progress = NULL;
   p->progress_data = NULL;
   p->task_progress = NULL;
   p->task_progress_data = NULL;
+}
+
+static const char *const fill_names[] = { "smooth", "patch" };
+
+const char *
+gd_fill_name (gd_fill fill)
+{
+  return (int)fill >= 0 && (int)fill < 2 ? fill_names[fill] : NULL;
+}
+
+int
+gd_fill_from_name (const char *name)
+{
+  for (int i = 0; name != NULL && i < 2; i++)
+    if (strcmp (fill_names[i], name) == 0)
+      return i;
+  return -1;
 }
 
 int

@@ -74,15 +74,16 @@ denoise_plan_bound (const gd_schedule *sched, const gd_task_params *p,
 /* In gd_tool order; docs/tools.md gives the reasons for the defaults. */
 static const tool_desc tools[GD_TOOL_COUNT] = {
   /* img2img: a light refinement; the user raises it for more change. */
-  { "img2img", { 0.3, 0.0, 20 }, gd_img2img_plan, img2img_run },
-  /* inpaint: from the smooth fill of the hole at half strength
-   * (docs/tools.md, "Inpaint defaults"). */
-  { "inpaint", { 0.5, 1.0, 20 }, gd_inpaint_plan, inpaint_run },
+  { "img2img", { 0.3, 0.0, 20, GD_FILL_SMOOTH }, gd_img2img_plan, img2img_run },
+  /* inpaint: the patch fill of the hole, lightly refined: the shipped
+   * model smooths texture away at higher strengths (docs/tools.md,
+   * "Inpaint defaults"). */
+  { "inpaint", { 0.03, 1.0, 5, GD_FILL_PATCH }, gd_inpaint_plan, inpaint_run },
   /* upscale: a light pass over the consistent bicubic enlargement
    * (docs/tools.md, "Upscale defaults"). */
-  { "upscale", { 0.15, 0.85, 20 }, gd_upscale_plan, upscale_run },
+  { "upscale", { 0.15, 0.85, 20, GD_FILL_SMOOTH }, gd_upscale_plan, upscale_run },
   /* denoise starts at t* (t = 57 at sigma 25): 10 steps reach t = 0. */
-  { "denoise", { 0.5, 0.0, 10 }, denoise_plan_bound, denoise_run },
+  { "denoise", { 0.5, 0.0, 10, GD_FILL_SMOOTH }, denoise_plan_bound, denoise_run },
 };
 
 static const tool_desc *

@@ -418,7 +418,7 @@ test_bad_parameters (gd_model *model, const gd_image *in)
 static void
 test_tool_descriptors (void)
 {
-  gd_tool_defaults d, orig = { -1.0, -1.0, -1 };
+  gd_tool_defaults d, orig = { -1.0, -1.0, -1, GD_FILL_SMOOTH };
   gd_task_params p;
   gd_error err;
   gd_tool tool;

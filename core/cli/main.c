@@ -29,7 +29,7 @@ enum
 static gd_tool_defaults
 tool_defaults (gd_tool tool)
 {
-  gd_tool_defaults d = { 0.5, 0.0, 20 };
+  gd_tool_defaults d = { 0.5, 0.0, 20, GD_FILL_SMOOTH };
 
   gd_tool_defaults_get (tool, &d, NULL);
   return d;
@@ -73,9 +73,9 @@ usage (FILE *out)
       "                      denoise %d)\n"
       "  --strength S        0..1, how far from the input: img2img %g,\n"
       "                      inpaint %g (1: anew from noise; below 1\n"
-      "                      refines a smooth fill of the hole from its\n"
-      "                      border), upscale %g (from a noised resize;\n"
-      "                      1 from pure noise) by default; 0 returns\n"
+      "                      refines the hole's --fill), upscale %g\n"
+      "                      (from a noised resize; 1 from pure noise)\n"
+      "                      by default; 0 returns\n"
       "                      the input (upscale: the plain resize)\n"
       "  --seed N            noise seed, 0..2^64-1 (default: 0); a\n"
       "                      negative 32-bit value means the same as in\n"
@@ -84,6 +84,10 @@ usage (FILE *out)
       "                      (default: img2img %g, inpaint %g, upscale\n"
       "                      %g, denoise %g)\n"
       "  --mask MASK.png     inpaint: the region to regenerate, IN's size\n"
+      "  --fill patch|smooth  inpaint below strength 1: what the hole\n"
+      "                      starts from: patches of the image around it\n"
+      "                      (texture and structure) or the smooth fill\n"
+      "                      from its border (default: %s)\n"
       "  --jumps N           inpaint with a stochastic sampler: RePaint\n"
       "                      resampling rounds per step (default: 1)\n"
       "  --scale 2|4         upscale: the factor (default: 2)\n"
@@ -119,7 +123,8 @@ usage (FILE *out)
       tool_defaults (GD_TOOL_INPAINT).strength,
       tool_defaults (GD_TOOL_UPSCALE).strength, tool_defaults (GD_TOOL_IMG2IMG).eta,
       tool_defaults (GD_TOOL_INPAINT).eta, tool_defaults (GD_TOOL_UPSCALE).eta,
-      tool_defaults (GD_TOOL_DENOISE).eta);
+      tool_defaults (GD_TOOL_DENOISE).eta,
+      gd_fill_name (tool_defaults (GD_TOOL_INPAINT).fill));
 }
 
 static int
@@ -333,6 +338,7 @@ check_tool_options (const cli_args *a, const int *given)
     gd_tool tool;
   } only[] = {
     { 'm', "--mask", GD_TOOL_INPAINT },  { 'j', "--jumps", GD_TOOL_INPAINT },
+    { 'f', "--fill", GD_TOOL_INPAINT },
     { 'x', "--scale", GD_TOOL_UPSCALE }, { 'k', "--kernel", GD_TOOL_UPSCALE },
     { 's', "--sigma", GD_TOOL_DENOISE }, { '1', "--one-step", GD_TOOL_DENOISE },
     { 'c', "--no-clip-correction", GD_TOOL_DENOISE }
@@ -365,6 +371,7 @@ parse_args (int argc, char **argv, cli_args *a)
     OPT_ETA,
     OPT_MASK,
     OPT_JUMPS,
+    OPT_FILL,
     OPT_SCALE,
     OPT_KERNEL,
     OPT_SIGMA,
@@ -386,6 +393,7 @@ parse_args (int argc, char **argv, cli_args *a)
           { "eta", required_argument, NULL, OPT_ETA },
           { "mask", required_argument, NULL, OPT_MASK },
           { "jumps", required_argument, NULL, OPT_JUMPS },
+          { "fill", required_argument, NULL, OPT_FILL },
           { "scale", required_argument, NULL, OPT_SCALE },
           { "kernel", required_argument, NULL, OPT_KERNEL },
           { "sigma", required_argument, NULL, OPT_SIGMA },
@@ -452,6 +460,12 @@ parse_args (int argc, char **argv, cli_args *a)
                               optarg);
         p->resample_jumps = (int)lv;
         given['j'] = 1;
+        break;
+      case OPT_FILL:
+        if (gd_fill_from_name (optarg) < 0)
+          return usage_error ("--fill '%s': expected patch or smooth", optarg);
+        p->fill = (gd_fill)gd_fill_from_name (optarg);
+        given['f'] = 1;
         break;
       case OPT_SCALE:
         if (strcmp (optarg, "2") != 0 && strcmp (optarg, "4") != 0)

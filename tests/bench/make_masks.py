@@ -6,11 +6,15 @@ same holes.  255 = the pixel is to be filled, 0 = known.
 
     /usr/bin/python3 tests/bench/make_masks.py
 
-Two mask sets, each in both Kodak24 orientations (768x512 and 512x768):
+Three mask sets, each in both Kodak24 orientations (768x512 and 512x768):
 - box:     a centred rectangle of 10% of the image area, with the image's
            aspect ratio (243x162 or 162x243 pixels, 10.01%);
 - strokes: random brush strokes (seeded random walks drawn with a round
-           brush 12..32 pixels wide) added until they cover 15% of the area.
+           brush 12..32 pixels wide) added until they cover 15% of the area;
+- objects: object removal, three blobs (each a union of a few seeded
+           random ellipses, the outline of a thing to remove) of 0.5%, 1.5%
+           and 4% of the area at seeded random positions, apart from each
+           other and from the border.
 """
 
 import argparse
@@ -73,6 +77,47 @@ def stroke_mask(width, height, seed, area=STROKE_AREA):
     return np.asarray(img, dtype=np.uint8)
 
 
+OBJECT_AREAS = (0.005, 0.015, 0.04)
+
+
+def blob(width, height, cx, cy, area, rng):
+    """A union of 3..5 ellipses around (cx, cy), scaled to `area`."""
+    parts = []
+    for k in range(int(rng.integers(3, 6))):
+        parts.append((rng.normal(0, 0.35), rng.normal(0, 0.35),
+                      rng.uniform(0.5, 1.0), rng.uniform(0.5, 1.0)))
+    yy, xx = np.mgrid[0:height, 0:width]
+    lo, hi = 1.0, 400.0
+    for _ in range(40):  # bisection on the scale for the area
+        s = 0.5 * (lo + hi)
+        m = np.zeros((height, width), bool)
+        for dx, dy, ax, ay in parts:
+            m |= ((xx - cx - dx * s) / (ax * s)) ** 2 + \
+                 ((yy - cy - dy * s) / (ay * s)) ** 2 <= 1
+        if m.sum() < area * width * height:
+            lo = s
+        else:
+            hi = s
+    return m
+
+
+def objects_mask(width, height, seed):
+    rng = np.random.default_rng(seed)
+    m = np.zeros((height, width), bool)
+    centres = []
+    for area in OBJECT_AREAS:
+        r = math.sqrt(area * width * height / math.pi)
+        while True:
+            cx = rng.uniform(1.6 * r + 16, width - 1.6 * r - 16)
+            cy = rng.uniform(1.6 * r + 16, height - 1.6 * r - 16)
+            if all(math.hypot(cx - x, cy - y) > 1.8 * (r + rr) + 24
+                   for x, y, rr in centres):
+                break
+        centres.append((cx, cy, r))
+        m |= blob(width, height, cx, cy, area, rng)
+    return np.where(m, 255, 0).astype(np.uint8)
+
+
 def main(argv=None):
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -81,7 +126,8 @@ def main(argv=None):
     os.makedirs(args.out, exist_ok=True)
     for k, (w, h) in enumerate(SIZES):
         for name, m in (("box", box_mask(w, h)),
-                        ("strokes", stroke_mask(w, h, SEED + k))):
+                        ("strokes", stroke_mask(w, h, SEED + k)),
+                        ("objects", objects_mask(w, h, SEED + 17 + k))):
             path = os.path.join(args.out, f"{name}-{w}x{h}.png")
             Image.fromarray(m, "L").save(path, optimize=True)
             print(f"{path}: {100.0 * np.count_nonzero(m) / m.size:.2f}% "

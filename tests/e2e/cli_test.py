@@ -84,6 +84,18 @@ def check_inpaint(run, path, steps):
               f"inpaint {name}: same seed, same pixels")
         check(not np.array_equal(outs[0], outs[2]),
               f"inpaint {name}: another seed, other pixels")
+        # --fill smooth starts elsewhere (the default is the patch fill);
+        # outside the mask still bit for bit
+        out = path(f"{name}-inpaint-smooth.png")
+        proc = run("inpaint", path(name + ".png"), "-o", out, "--mask",
+                   mpath, "--steps", steps, "--seed", "5", "--fill", "smooth")
+        check(proc.returncode == 0, f"inpaint {name} --fill smooth: exit 0")
+        if proc.returncode == 0:
+            sm = pngfile.read(out)[0]
+            check(np.array_equal(sm[mask8 == 0], src[mask8 == 0]) and
+                  not np.array_equal(sm, outs[0]),
+                  f"inpaint {name} --fill smooth: outside bit-identical, "
+                  f"another start than --fill patch")
 
 
 def check_upscale(run, path, steps):
@@ -364,6 +376,12 @@ def main():
         "--jumps", "jumps out of range")
     bad(["img2img", inp, "-o", out, "--mask", mask], "--mask is an option of "
         "inpaint", "mask given to img2img")
+    for value in ("noise", "", "PATCH"):
+        bad(["inpaint", inp, "-o", out, "--mask", mask, "--fill", value],
+            "--fill '%s': expected patch or smooth" % value,
+            f"fill {value!r}")
+    bad(["img2img", inp, "-o", out, "--fill", "patch"], "--fill is an option "
+        "of inpaint", "fill given to img2img")
     bad(["upscale", inp, "-o", out, "--scale", "3"], "unsupported scale",
         "scale 3")
     bad(["upscale", inp, "-o", out, "--scale", "x"], "unsupported scale",

@@ -1,0 +1,271 @@
+/* test_patchfill.c: the patch-based fill (patchfill.c).  A hole in a
+ * periodic texture is filled with that texture, in the middle and at the
+ * image's corner; a hole in a flat region stays flat; pixels outside the
+ * mask never change and a feathered edge blends; a seed gives the same
+ * pixels; gray works; an empty mask, an all-selected image and a mask
+ * that does not fit are handled; the context stays around the hole on a
+ * large image. */
+#include "patchfill.h"
+#include "task-test.h"
+
+#include <time.h>
+
+/* A random tile of tw x th repeated: the truth under any hole. */
+static void
+make_periodic (gd_image *img, int w, int h, int channels, int tw, int th)
+{
+  uint32_t lcg = 777;
+  float tile[32 * 32 * 3];
+
+  for (int i = 0; i < tw * th * channels; i++)
+    {
+      lcg = lcg * 1664525u + 1013904223u;
+      tile[i] = 0.1f + 0.8f * (float)(lcg >> 8) / 16777216.0f;
+    }
+  gd_image_alloc (img, w, h, channels, NULL);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      for (int c = 0; c < channels; c++)
+        img->data[((size_t)y * w + x) * channels + c]
+            = tile[((y % th) * tw + x % tw) * channels + c];
+}
+
+static void
+make_disc (gd_image *mask, int w, int h, float cx, float cy, float r,
+           float feather)
+{
+  gd_image_alloc (mask, w, h, 1, NULL);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        float d = hypotf (x - cx, y - cy) - r;
+
+        mask->data[(size_t)y * w + x] = d <= 0         ? 1.0f
+                                        : d >= feather ? 0.0f
+                                                       : 1.0f - d / feather;
+      }
+}
+
+static gd_image
+copy_of (const gd_image *img)
+{
+  gd_image c;
+
+  gd_image_alloc (&c, img->width, img->height, img->channels, NULL);
+  memcpy (c.data, img->data, test_count (img) * sizeof (float));
+  return c;
+}
+
+/* Mean |a - b| where the mask is above 0. */
+static double
+hole_error (const gd_image *a, const gd_image *b, const gd_image *mask)
+{
+  double sum = 0;
+  size_t n = 0;
+
+  for (size_t i = 0; i < (size_t)a->width * a->height; i++)
+    if (mask->data[i] > 0.0f)
+      for (int c = 0; c < a->channels; c++, n++)
+        sum += fabs ((double)a->data[i * a->channels + c]
+                     - b->data[i * a->channels + c]);
+  return n ? sum / n : 0;
+}
+
+static int
+changed_outside (const gd_image *a, const gd_image *b, const gd_image *mask)
+{
+  int changed = 0;
+
+  for (size_t i = 0; i < (size_t)a->width * a->height; i++)
+    if (mask->data[i] == 0.0f)
+      changed += memcmp (a->data + i * a->channels, b->data + i * a->channels,
+                         a->channels * sizeof (float))
+                 != 0;
+  return changed;
+}
+
+/* The hole filled with what the smooth fill would give: its error, for
+ * comparison (the texture's mean at best). */
+static void
+test_periodic (int channels, float cx, float cy, float r, const char *what)
+{
+  gd_image truth, img, mask;
+  gd_error err = { 0, "" };
+  int filled = 0;
+  double e;
+
+  make_periodic (&truth, 160, 120, channels, 11, 9);
+  img = copy_of (&truth);
+  make_disc (&mask, 160, 120, cx, cy, r, 0.0f);
+  for (size_t i = 0; i < (size_t)160 * 120; i++)
+    if (mask.data[i] > 0)
+      for (int c = 0; c < channels; c++)
+        img.data[i * channels + c] = 0.0f; /* what was there is gone */
+  CHECK (gd_fill_patch (&img, &mask, 1, &filled, &err) == GD_OK && filled,
+         "%s: fills (%s)", what, err.message);
+  e = hole_error (&img, &truth, &mask);
+  printf ("%s, %d channel(s): mean error in the hole %.4f (texture "
+          "values 0.1..0.9)\n",
+          what, channels, e);
+  CHECK (e < 0.02, "%s: the texture continues into the hole (%.4f)", what, e);
+  CHECK (changed_outside (&img, &truth, &mask) == 0,
+         "%s: nothing outside the hole changes", what);
+  gd_image_free (&truth);
+  gd_image_free (&img);
+  gd_image_free (&mask);
+}
+
+/* Flat on the left, texture on the right, the hole in the flat part. */
+static void
+test_flat (void)
+{
+  gd_image img, mask;
+  gd_error err = { 0, "" };
+  int filled = 0;
+  double worst = 0;
+
+  make_periodic (&img, 200, 100, 3, 7, 5);
+  for (int y = 0; y < 100; y++)
+    for (int x = 0; x < 100; x++)
+      for (int c = 0; c < 3; c++)
+        img.data[((size_t)y * 200 + x) * 3 + c] = 0.25f + 0.1f * c;
+  make_disc (&mask, 200, 100, 45, 50, 15, 0.0f);
+  gd_fill_patch (&img, &mask, 3, &filled, &err);
+  for (size_t i = 0; i < (size_t)200 * 100; i++)
+    if (mask.data[i] > 0)
+      for (int c = 0; c < 3; c++)
+        worst = fmax (worst, fabs (img.data[i * 3 + c] - (0.25f + 0.1f * c)));
+  printf ("a hole in a flat region: largest deviation %.2e\n", worst);
+  CHECK (filled && worst < 1e-5, "a flat region stays flat (%.3g)", worst);
+  gd_image_free (&img);
+  gd_image_free (&mask);
+}
+
+/* A feathered edge: m fill + (1 - m) in; outside bit-identical; the same
+ * seed the same pixels, on RGB and gray. */
+static void
+test_feather_and_seed (int channels)
+{
+  gd_image orig, a, b, mask;
+  gd_error err = { 0, "" };
+  int filled = 0, blended = 1;
+
+  gd_image_alloc (&orig, 96, 80, channels, NULL);
+  test_fill (&orig);
+  a = copy_of (&orig);
+  b = copy_of (&orig);
+  make_disc (&mask, 96, 80, 40, 35, 10, 6.0f);
+  CHECK (gd_fill_patch (&a, &mask, 42, &filled, &err) == GD_OK && filled,
+         "feathered, %d channel(s): fills (%s)", channels, err.message);
+  gd_fill_patch (&b, &mask, 42, &filled, &err);
+  CHECK (memcmp (a.data, b.data, test_count (&a) * sizeof (float)) == 0,
+         "%d channel(s): the same seed gives the same pixels", channels);
+  CHECK (changed_outside (&a, &orig, &mask) == 0,
+         "%d channel(s): pixels where the mask is 0 are bit-identical",
+         channels);
+  /* Partial pixels lie between the input and the full fill. */
+  for (size_t i = 0; i < (size_t)96 * 80; i++)
+    {
+      float m = mask.data[i];
+
+      if (m > 0.0f && m < 1.0f)
+        for (int c = 0; c < channels; c++)
+          {
+            float in = orig.data[i * channels + c];
+            float out = a.data[i * channels + c];
+
+            if (fabsf (out - in) > m * 1.0f + 1e-6f)
+              blended = 0;
+          }
+    }
+  CHECK (blended, "%d channel(s): a feathered pixel moves at most m", channels);
+  gd_image_free (&orig);
+  gd_image_free (&a);
+  gd_image_free (&b);
+  gd_image_free (&mask);
+}
+
+static void
+test_bad_input (void)
+{
+  gd_image img, mask, orig, small;
+  gd_error err = { 0, "" };
+  int filled = 1;
+
+  gd_image_alloc (&img, 40, 30, 3, NULL);
+  test_fill (&img);
+  orig = copy_of (&img);
+  gd_image_alloc (&mask, 40, 30, 1, NULL);
+  memset (mask.data, 0, 40 * 30 * sizeof (float));
+  CHECK (gd_fill_patch (&img, &mask, 1, &filled, &err) == GD_OK && !filled
+             && memcmp (img.data, orig.data, test_count (&img) * 4) == 0,
+         "an empty mask: nothing filled, nothing changed");
+  for (int i = 0; i < 40 * 30; i++)
+    mask.data[i] = 1.0f;
+  filled = 1;
+  CHECK (gd_fill_patch (&img, &mask, 1, &filled, &err) == GD_OK && !filled
+             && memcmp (img.data, orig.data, test_count (&img) * 4) == 0,
+         "everything selected: nothing to copy from, nothing changed");
+  /* A thin known frame holds no whole 7 x 7 patch either. */
+  for (int y = 0; y < 30; y++)
+    for (int x = 0; x < 40; x++)
+      mask.data[y * 40 + x] = x > 2 && y > 2 && x < 37 && y < 27;
+  filled = 1;
+  CHECK (gd_fill_patch (&img, &mask, 1, &filled, &err) == GD_OK && !filled,
+         "no whole known patch: nothing filled");
+  gd_image_alloc (&small, 20, 30, 1, NULL);
+  CHECK (gd_fill_patch (&img, &small, 1, &filled, &err) == GD_ERR_INVALID,
+         "a mask of another size is refused");
+  CHECK (gd_fill_patch (&img, NULL, 1, &filled, &err) == GD_ERR_INVALID,
+         "no mask is refused");
+  gd_image_free (&img);
+  gd_image_free (&orig);
+  gd_image_free (&mask);
+  gd_image_free (&small);
+}
+
+/* A 40 x 40 hole in a 6000 x 4000 image: the work follows the hole. */
+static void
+test_large_image (void)
+{
+  gd_image img, mask;
+  gd_error err = { 0, "" };
+  int filled = 0;
+  struct timespec t0, t1;
+  double seconds;
+
+  make_periodic (&img, 6000, 4000, 3, 13, 10);
+  gd_image_alloc (&mask, 6000, 4000, 1, NULL);
+  memset (mask.data, 0, (size_t)6000 * 4000 * sizeof (float));
+  for (int y = 2000; y < 2040; y++)
+    for (int x = 3000; x < 3040; x++)
+      mask.data[(size_t)y * 6000 + x] = 1.0f;
+  clock_gettime (CLOCK_MONOTONIC, &t0);
+  gd_fill_patch (&img, &mask, 5, &filled, &err);
+  clock_gettime (CLOCK_MONOTONIC, &t1);
+  seconds = (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
+  printf ("a 40 x 40 hole in 6000 x 4000: %.2f s\n", seconds);
+  CHECK (filled && seconds < 5.0,
+         "a small hole in a large image is quick "
+         "(%.2f s)",
+         seconds);
+  gd_image_free (&img);
+  gd_image_free (&mask);
+}
+
+int
+main (void)
+{
+  test_periodic (3, 80, 60, 14, "a disc in the middle");
+  test_periodic (1, 80, 60, 14, "a disc in the middle");
+  test_periodic (3, 0, 0, 20, "a disc at the corner");
+  test_periodic (3, 159, 60, 12, "a disc on the right edge");
+  test_flat ();
+  test_feather_and_seed (3);
+  test_feather_and_seed (1);
+  test_bad_input ();
+  test_large_image ();
+  if (failures)
+    fprintf (stderr, "%d failures\n", failures);
+  return failures ? EXIT_FAILURE : EXIT_SUCCESS;
+}
