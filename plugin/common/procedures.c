@@ -33,9 +33,10 @@ static const DiffusionProcedure diffusion_procedures[DIFFUSION_N_TOOLS] = {
     "The selection is the mask (a feathered edge blends): the pixels "
     "outside it are re-imposed at every step (RePaint for the stochastic "
     "samplers, an x0 projection for the deterministic ones) while the model "
-    "makes the inside. Strength 1 fills anew; below 1 refines a smooth "
-    "fill of the selection from its border (what was under the selection "
-    "does not show through). Pixels outside the selection never change. "
+    "makes the inside. Strength 1 fills anew; below 1 refines the "
+    "selection filled with patches of the image around it (PatchMatch; "
+    "what was under the selection does not show through). Pixels outside "
+    "the selection never change. "
     "An empty selection is an error.",
     "gimp-diffusion-inpaint",
     { 0.0, 2, 0.0, 1, 0, DIFFUSION_DEFAULT_SAMPLER, 0, "" } },
@@ -100,8 +101,8 @@ static const DiffusionArg diffusion_arg_strength
         "sample back (0 leaves the pixels as they are)" };
 static const DiffusionArg diffusion_arg_inpaint_strength
     = { DIFFUSION_ARG_STRENGTH, "strength", N_ ("_Strength:"),
-        "0..1: 1 fills the selection anew, below 1 refines a smooth fill of "
-        "it from its border (0 leaves it as it is)" };
+        "0..1: 1 fills the selection anew, below 1 refines a fill of it "
+        "made from patches of the image around it (0 leaves it as it is)" };
 static const DiffusionArg diffusion_arg_upscale_strength
     = { DIFFUSION_ARG_STRENGTH, "strength", N_ ("_Strength:"),
         "0..1: 1 starts from pure noise, below 1 from the enlarged image "

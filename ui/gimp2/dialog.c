@@ -554,7 +554,8 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
           d, table, row++, "strength", _ ("_Strength:"), vals->strength, 0.0,
           1.0, 0.01, 0.1, 2, TRUE, 1.0,
           _ ("1 fills the selection anew from its surroundings; below 1 "
-             "refines a smooth fill of it from its border"));
+             "refines a fill of it made from patches of the image around "
+             "it"));
       g_signal_connect (adj, "value-changed",
                         G_CALLBACK (diffusion_dialog_double_changed),
                         &vals->strength);
