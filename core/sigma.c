@@ -2,7 +2,7 @@
  * 2 x 2 means), the median absolute deviation (Donoho and Johnstone 1994)
  * of Immerkaer's 1996 Laplacian residual (blind to linear ramps) over the
  * image's weakest-textured blocks (the idea of Liu, Tanaka and Okutomi
- * 2013, with a smoothed gradient for the texture); the scales together
+ * 2013, with a smoothed gradient for the texture); the two together
  * tell white noise from the correlated noise of camera photos
  * (demosaicking, JPEG), and give the sigma that the denoiser works best
  * with (docs/tools.md, "The noise level"). */
@@ -77,28 +77,24 @@ median (float *v, size_t n)
 }
 
 /* Blocks of BLOCK x BLOCK pixels of a scale are ranked by texture; the
- * weakest WEAK_FRACTION of them (at least WEAK_MIN) give the estimate. */
+ * weakest fraction of them (at least WEAK_MIN) give the estimate: a
+ * quarter at the fine scale, a twentieth at the coarse one, where texture
+ * weighs more against the noise. */
 #define BLOCK 8
-#define WEAK_FRACTION 0.25
+#define WEAK_FINE 0.25
+#define WEAK_COARSE 0.05
 #define WEAK_MIN 16
-/* White noise of sigma on every channel gives the texture measure
- * (rank_blocks) a mean of 24/81 sigma^2 / 3 (independent channels) to
- * 24/81 sigma^2 (one noise in all three); a block above TEXTURE_OF_NOISE
- * sigma^2 holds texture.  The coarse scale keeps only such blocks. */
-#ifndef TEXTURE_OF_NOISE
-#define TEXTURE_OF_NOISE 1.5
-#endif
-#define TEXTURE_ROUNDS 3
 /* The 2 x 2 means of white noise of sigma have sigma / 2: the coarse
  * estimate is twice theirs.  Its ratio to the fine one is about 1 for
  * white noise (a little above on texture) and 2 to 6 for camera noise,
  * whose fine scale demosaicking and JPEG have smoothed: below
  * WHITE_RATIO the fine estimate is the answer, above CORRELATED_RATIO
- * the coarse one plus CORRELATED_OFFSET (on 0..255: the sigma that gave
- * the best one-step PSNR on the camera-like set, tests/bench/
- * camera_noise.py), linearly between. */
+ * CORRELATED_GAIN times the coarse one plus CORRELATED_OFFSET (on 0..255:
+ * the sigma that gives about the best one-step PSNR on the camera-like
+ * set, tests/bench/camera_noise.py; docs/tools.md), linearly between. */
 #define WHITE_RATIO 1.3
 #define CORRELATED_RATIO 2.3
+#define CORRELATED_GAIN 1.3
 #define CORRELATED_OFFSET (2.0 / 255.0)
 
 /* One scale of the image: interleaved values and, per pixel, whether any
@@ -304,19 +300,16 @@ blocks_sigma (const scale_image *s, const block_rank *blocks, int n,
 }
 
 /* The noise level of one scale (0..1 scale), or -1 when no residual is
- * unclipped (or no memory): over the weakest blocks' pixels, or on an
- * image too small for blocks, over every interior pixel.  With `strict`,
- * the blocks are then those whose texture noise of that level alone
- * would explain (at most TEXTURE_OF_NOISE sigma^2, re-estimated
- * TEXTURE_ROUNDS times), and -1 when fewer than WEAK_MIN are: texture
- * everywhere, the scale cannot tell. */
+ * unclipped (or no memory): over the pixels of the weakest `fraction` of
+ * the blocks, or on an
+ * image too small for blocks, over every interior pixel. */
 static double
-scale_sigma (const scale_image *s, int strict)
+scale_sigma (const scale_image *s, double fraction)
 {
   const int w = s->w, h = s->h;
   block_rank whole = { 0.0, 1, 1 };
   block_rank *rank = NULL;
-  int blocks, weak, side_x = BLOCK, side_y = BLOCK;
+  int blocks, side_x = BLOCK, side_y = BLOCK;
   float *r;
   double sigma;
 
@@ -327,40 +320,21 @@ scale_sigma (const scale_image *s, int strict)
     return -1.0;
   if (blocks < WEAK_MIN)
     {
-      free (rank);
-      if (strict)
-        return -1.0;
       /* Too small to rank: every interior pixel, as one block. */
+      free (rank);
       rank = &whole;
-      blocks = weak = 1;
+      blocks = 1;
       side_x = w - 2;
       side_y = h - 2;
     }
   else
     {
-      weak = (int)ceil (WEAK_FRACTION * blocks);
-      weak = weak < WEAK_MIN ? WEAK_MIN : weak;
-    }
-  r = malloc ((size_t)(strict ? blocks : weak) * side_x * side_y
-              * sizeof *r);
-  if (r == NULL)
-    {
-      if (rank != &whole)
-        free (rank);
-      return -1.0;
-    }
-  sigma = blocks_sigma (s, rank, weak, side_x, side_y, r);
-  for (int round = 0; strict && sigma >= 0.0 && round < TEXTURE_ROUNDS;
-       round++)
-    {
-      double most = TEXTURE_OF_NOISE * sigma * sigma;
-      int n = 0;
+      int weak = (int)ceil (fraction * blocks);
 
-      while (n < blocks && rank[n].texture <= most)
-        n++;
-      sigma = n < WEAK_MIN ? -1.0
-                           : blocks_sigma (s, rank, n, side_x, side_y, r);
+      blocks = weak < WEAK_MIN ? WEAK_MIN : weak;
     }
+  r = malloc ((size_t)blocks * side_x * side_y * sizeof *r);
+  sigma = r ? blocks_sigma (s, rank, blocks, side_x, side_y, r) : -1.0;
   free (r);
   if (rank != &whole)
     free (rank);
@@ -377,7 +351,7 @@ sigma_at_scale (const gd_image *in, int k)
 
   if (scale_make (in, k, &s) != 0)
     return -1.0;
-  sigma = scale_sigma (&s, k > 1);
+  sigma = scale_sigma (&s, k > 1 ? WEAK_COARSE : WEAK_FINE);
   scale_free (&s);
   return sigma < 0.0 ? -1.0 : k * sigma;
 }
@@ -400,7 +374,9 @@ gd_estimate_sigma (const gd_image *in)
   ratio = fine > 0.0 ? coarse / fine : CORRELATED_RATIO;
   wt = (ratio - WHITE_RATIO) / (CORRELATED_RATIO - WHITE_RATIO);
   wt = wt > 1.0 ? 1.0 : wt;
-  return 255.0 * ((1.0 - wt) * fine + wt * (coarse + CORRELATED_OFFSET));
+  return 255.0
+         * ((1.0 - wt) * fine
+            + wt * (CORRELATED_GAIN * coarse + CORRELATED_OFFSET));
 }
 
 /* The central side x side square of `in` (all of it when smaller), or
