@@ -239,6 +239,30 @@ def list_images(eval_dir, set_name, count):
     return names
 
 
+def make_one(eval_dir, set_name, name, params, out_dir):
+    """Makes one image's files in out_dir (STEM_noisy.jpg, STEM_noisy.png,
+    STEM_clean.png); returns its manifest record."""
+    stem = os.path.splitext(name)[0]
+    d = draw(params, "%s/%s" % (set_name, stem))
+    clean8 = np.asarray(Image.open(os.path.join(eval_dir, set_name, name))
+                        .convert("RGB"))
+    data, dec, ref = make(clean8, d)
+    base = os.path.join(out_dir, stem)
+    with open(base + "_noisy.jpg", "wb") as f:
+        f.write(data)
+    Image.fromarray(dec).save(base + "_noisy.png")
+    Image.fromarray(ref).save(base + "_clean.png")
+    diff = dec.astype(np.float64) - ref
+    rms = np.sqrt(np.mean(diff ** 2, axis=(0, 1)))
+    mse = np.mean(diff ** 2)
+    rec = dict(d, set=set_name, image=stem,
+               noise_rms=[round(float(x), 3) for x in rms],
+               psnr_noisy=round(10 * np.log10(255.0 ** 2 / mse), 3))
+    for k in ("rgb2cam", "cam2rgb"):
+        rec[k] = [[round(x, 6) for x in row] for row in rec[k]]
+    return rec
+
+
 def generate(eval_dir, out, params, only=None, verbose=True):
     manifest = {"params_sha256": hashlib.sha256(
         json.dumps(params, sort_keys=True).encode()).hexdigest()[:12],
@@ -248,30 +272,15 @@ def generate(eval_dir, out, params, only=None, verbose=True):
             continue
         os.makedirs(os.path.join(out, set_name), exist_ok=True)
         for name in list_images(eval_dir, set_name, spec["count"]):
-            stem = os.path.splitext(name)[0]
-            d = draw(params, "%s/%s" % (set_name, stem))
-            clean8 = np.asarray(Image.open(os.path.join(eval_dir, set_name, name))
-                                .convert("RGB"))
-            data, dec, ref = make(clean8, d)
-            base = os.path.join(out, set_name, stem)
-            with open(base + "_noisy.jpg", "wb") as f:
-                f.write(data)
-            Image.fromarray(dec).save(base + "_noisy.png")
-            Image.fromarray(ref).save(base + "_clean.png")
-            diff = dec.astype(np.float64) - ref
-            rms = np.sqrt(np.mean(diff ** 2, axis=(0, 1)))
-            mse = np.mean(diff ** 2)
-            rec = dict(d, set=set_name, image=stem,
-                       noise_rms=[round(float(x), 3) for x in rms],
-                       psnr_noisy=round(10 * np.log10(255.0 ** 2 / mse), 3))
-            for k in ("rgb2cam", "cam2rgb"):
-                rec[k] = [[round(x, 6) for x in row] for row in rec[k]]
+            rec = make_one(eval_dir, set_name, name, params,
+                           os.path.join(out, set_name))
             manifest["images"].append(rec)
             if verbose:
                 print("%s/%s: %s ISO %d, q %d, noise RMS %s, PSNR %.2f dB" % (
-                    set_name, stem, d["profile"], rec["iso"], d["jpeg_quality"],
-                    "/".join("%.2f" % x for x in rms), rec["psnr_noisy"]),
-                    flush=True)
+                    set_name, rec["image"], rec["profile"], rec["iso"],
+                    rec["jpeg_quality"],
+                    "/".join("%.2f" % x for x in rec["noise_rms"]),
+                    rec["psnr_noisy"]), flush=True)
     with open(os.path.join(out, "manifest.json"), "w") as f:
         json.dump(manifest, f, indent=1)
     return manifest
