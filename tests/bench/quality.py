@@ -906,7 +906,7 @@ def camera_methods(b):
                    gmic_runner(g_denoise(ss, sp)),
                    {"std_s": ss, "std_p": sp})
             for ss in ((3,) if q else (3, 10))
-            for sp in ((6, 10) if q else (4, 6, 9, 13, 18))]),
+            for sp in ((6, 10) if q else (2, 3, 4, 6, 9, 13, 18))]),
     }
     return ours, fams
 
@@ -1026,6 +1026,16 @@ def camera_section(b, cam, out):
           min(np.mean(r["noise_rms"]) for r in man),
           max(np.mean(r["noise_rms"]) for r in man),
           min(r["psnr_noisy"] for r in man), max(r["psnr_noisy"] for r in man)))
+    A("")
+    commit = cfg.source_commit or (subprocess.run(
+        ["git", "-C", REPO, "rev-parse", "--short", "HEAD"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout.decode()
+        .strip() or "unknown")
+    A("This section: run on %s from commit `%s` (`%s`, sha256 `%s…`; "
+      "`quality.py --tasks camera` replaces only it), %d CPU cores shared "
+      "(load average %.1f at its end)." % (
+          time.strftime("%Y-%m-%d"), commit, b.cli_version,
+          b.cli_fp_for("camera"), os.cpu_count(), os.getloadavg()[0]))
     A("")
     A("Ours runs with sigma estimated (`--sigma auto`, the default: no hand "
       "tuning); the estimates ranged %.1f to %.1f (mean %.1f). Each "
