@@ -150,8 +150,10 @@ scale_make (const gd_image *in, int k, scale_image *s)
             for (int j = 0; j < k; j++)
               for (int i = 0; i < k; i++)
                 {
-                  float v = in->data[((size_t)(y * k + j) * in->width
-                                      + x * k + i) * chans + c];
+                  float v
+                      = in->data[((size_t)(y * k + j) * in->width + x * k + i)
+                                     * chans
+                                 + c];
 
                   clipped |= !(v > SATURATED && v < 1.0 - SATURATED);
                   sum += v;
@@ -280,8 +282,8 @@ rank_blocks (const scale_image *s, block_rank **out)
  * side_y), channel by channel, averaged (0..1 scale); -1 when none is
  * unclipped.  r holds n side_x side_y values. */
 static double
-blocks_sigma (const scale_image *s, const block_rank *blocks, int n,
-              int side_x, int side_y, float *r)
+blocks_sigma (const scale_image *s, const block_rank *blocks, int n, int side_x,
+              int side_y, float *r)
 {
   double total = 0.0;
   int used = 0;

@@ -58,9 +58,9 @@ add_noise (const gd_image *in, double sigma, int blur, uint64_t seed,
             for (int j = -1; j <= 1; j++)
               for (int i = -1; i <= 1; i++)
                 n += k[j + 1] * k[i + 1]
-                     * gd_rng_normal (seed, 0,
-                                      ((size_t)(y + j + 1) * (w + 2) + x + i
-                                       + 1) * ch + c);
+                     * gd_rng_normal (
+                         seed, 0,
+                         ((size_t)(y + j + 1) * (w + 2) + x + i + 1) * ch + c);
           v = nearbyint (255.0 * in->data[o] + sigma * n);
           out->data[o] = (float)((v < 0 ? 0 : v > 255 ? 255 : v) / 255.0);
         }
@@ -121,8 +121,8 @@ test_correlated (void)
              "correlated noise of RMS %.2f on a flat image: estimated %.2f",
              rms, e_flat);
       CHECK (e_tex > rms && e_tex < 2.5 * rms + 2.0,
-             "correlated noise of RMS %.2f, half textured: estimated %.2f",
-             rms, e_tex);
+             "correlated noise of RMS %.2f, half textured: estimated %.2f", rms,
+             e_tex);
     }
   gd_image_free (&flat);
   gd_image_free (&textured);
@@ -155,7 +155,8 @@ test_clipped_and_edges (void)
   CHECK (gd_estimate_sigma (&im) == -1.0, "all clipped: %g",
          gd_estimate_sigma (&im));
   gd_error_clear (&err);
-  CHECK (gd_tool_estimate_sigma (&im, &err) == -1.0 && err.status == GD_ERR_INVALID,
+  CHECK (gd_tool_estimate_sigma (&im, &err) == -1.0
+             && err.status == GD_ERR_INVALID,
          "all clipped: the policy refuses");
   gd_image_free (&im);
   CHECK (gd_image_alloc (&tiny, 2, 5, 3, NULL) == GD_OK
