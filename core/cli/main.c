@@ -563,6 +563,9 @@ parse_args (int argc, char **argv, cli_args *a)
     p->sampler.eta = tool_defaults (a->tool).eta;
   if (!given['n'])
     p->sampler.steps = tool_defaults (a->tool).steps;
+  /* denoise in one step is the MMSE estimate, as in the plug-in. */
+  if (a->tool == GD_TOOL_DENOISE && p->sampler.steps == 1)
+    p->one_step = 1;
   if (a->model_path == NULL)
     a->model_path = gd_model_default_path ();
   return 0;
