@@ -16,4 +16,10 @@ size_t gd_model_work_floats (const gd_model *model, int width, int height);
 /* Floats of workspace the model holds now (the largest pass so far). */
 size_t gd_model_work_allocated (const gd_model *model);
 
+/* Seconds spent in convolutions and in whole passes since the last reset
+ * (tests/bench/bench_network's breakdown). */
+void gd_model_profile_reset (gd_model *model);
+void gd_model_profile_get (const gd_model *model, double *conv_seconds,
+                           double *total_seconds);
+
 #endif /* GD_MODEL_H */

@@ -177,6 +177,7 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
   memset (net, 0, sizeof *net);
   net->model = model;
   net->p = p;
+  gd_model_set_precision (model, p->precision);
   net->channels = info->in_channels;
   net->ensemble = p->ensemble;
   if (!gd_net_ensemble_is_valid (net->ensemble))

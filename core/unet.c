@@ -7,6 +7,7 @@
  * image size and cached in the model between calls.
  */
 #include "gimp-diffusion.h"
+#include "conv-fast.h"
 #include "json.h"
 #include "model.h"
 #include "ops.h"
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef GD_MODEL_DIR
 #define GD_MODEL_DIR "models"
@@ -91,6 +93,10 @@ struct gd_model
 
   float *work; /* forward-pass workspace, cached between calls */
   size_t work_floats;
+
+  gd_precision precision;
+  gd_conv_fast *fast; /* the fast path's primitives, made on first use */
+  double conv_seconds, total_seconds; /* profile (model.h) */
 };
 
 /* ---------------------------------------------------------------- loading */
@@ -505,7 +511,42 @@ gd_model_free (gd_model *model)
   free (model->up_res);
   free (model->vectors);
   free (model->work);
+  gd_conv_fast_free (model->fast);
   free (model);
+}
+
+void
+gd_model_set_precision (gd_model *model, gd_precision precision)
+{
+  model->precision = precision;
+}
+
+gd_precision
+gd_model_get_precision (const gd_model *model)
+{
+  return model->precision;
+}
+
+const char *
+gd_precision_name (gd_precision precision)
+{
+  return precision == GD_PRECISION_FAST ? "fast" : "exact";
+}
+
+int
+gd_precision_from_name (const char *name)
+{
+  if (name != NULL && strcmp (name, "exact") == 0)
+    return GD_PRECISION_EXACT;
+  if (name != NULL && strcmp (name, "fast") == 0)
+    return GD_PRECISION_FAST;
+  return -1;
+}
+
+const char *
+gd_fast_path_kind (void)
+{
+  return gd_conv_fast_kind ();
 }
 
 /* Floats for the timestep embedding and every block's bias1. */
@@ -834,15 +875,47 @@ typedef struct
   size_t scratch_floats;
   float *col;
   size_t col_floats;
+  gd_conv_fast *fast; /* NULL: the exact path */
+  double *conv_seconds;
 } work_bufs;
+
+static double
+mono_seconds (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void
+gd_model_profile_reset (gd_model *model)
+{
+  model->conv_seconds = model->total_seconds = 0;
+}
+
+void
+gd_model_profile_get (const gd_model *model, double *conv_seconds,
+                      double *total_seconds)
+{
+  *conv_seconds = model->conv_seconds;
+  *total_seconds = model->total_seconds;
+}
 
 static void
 conv_run (const gd_conv_params *c, const float *x, int h, int w, int stride,
           int upsample, const float *bias, float *y, int accumulate,
           const work_bufs *wb)
 {
-  gd_conv2d (x, c->cin, h, w, upsample, c->weight, bias, c->cout, c->ksize,
-             stride, y, accumulate, wb->col, wb->col_floats);
+  double t0 = mono_seconds ();
+
+  if (wb->fast == NULL
+      || gd_conv_fast_run (wb->fast, x, c->cin, h, w, upsample, c->weight,
+                           bias, c->cout, c->ksize, stride, y, accumulate)
+             != 0)
+    gd_conv2d (x, c->cin, h, w, upsample, c->weight, bias, c->cout, c->ksize,
+               stride, y, accumulate, wb->col, wb->col_floats);
+  *wb->conv_seconds += mono_seconds () - t0;
 }
 
 /* model.py ResBlock.forward.  out must not overlap x.  If x_mutable, x is
@@ -926,6 +999,7 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
   int f, ph, pw, pad, n_levels, n_res, level, i, n_skip = 0;
   work_plan plan;
   work_bufs wb;
+  double t_start;
   float *skip_at[MAX_SKIPS], *skip_next, *cur, *other, *swap, *out;
   int skip_ch[MAX_SKIPS], ch;
   const float *x_in;
@@ -983,6 +1057,15 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
   wb.scratch_floats = plan.scratch;
   wb.col = wb.scratch + plan.scratch;
   wb.col_floats = plan.col;
+  wb.fast = NULL;
+  wb.conv_seconds = &m->conv_seconds;
+  t_start = mono_seconds ();
+  if (m->precision == GD_PRECISION_FAST)
+    {
+      if (m->fast == NULL)
+        m->fast = gd_conv_fast_new (); /* NULL: no fast path, run exact */
+      wb.fast = m->fast;
+    }
   n_res = info->n_res_blocks;
   n_levels = info->n_levels;
 
@@ -1073,6 +1156,7 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
   conv_run (&m->conv_out, cur, ph, pw, 1, 0, m->conv_out.bias, out, 0, &wb);
   if (pad)
     gd_crop (out, info->in_channels, ph, pw, height, width, eps_hat);
+  m->total_seconds += mono_seconds () - t_start;
 
   n_out = (size_t)info->in_channels * (size_t)width * (size_t)height;
   for (k = 0; k < n_out; k++)
