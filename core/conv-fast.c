@@ -9,6 +9,7 @@
 #include "conv-fast.h"
 #include "ops.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,31 @@ gd_conv_fast_bytes (const gd_conv_fast *fast)
 {
   (void)fast;
   return 0;
+}
+
+int
+gd_conv_fast_nhwc (gd_conv_fast *fast, const void *act, int cin, int h, int w,
+                   const float *weight, const float *bias, int cout, int ksize,
+                   int stride, float *y, int accumulate)
+{
+  (void)fast, (void)act, (void)cin, (void)h, (void)w, (void)weight;
+  (void)bias, (void)cout, (void)ksize, (void)stride, (void)y;
+  (void)accumulate;
+  return -1;
+}
+
+int
+gd_conv_fast_has_nhwc (const gd_conv_fast *fast)
+{
+  (void)fast;
+  return 0;
+}
+
+uint16_t *
+gd_conv_fast_act_buffer (gd_conv_fast *fast, size_t elems)
+{
+  (void)fast, (void)elems;
+  return NULL;
 }
 
 #else /* GD_HAVE_ONEDNN */
@@ -117,6 +143,7 @@ typedef struct
 {
   const float *weight; /* the key: weights, shapes, flags */
   int cin, h, w, upsample, cout, ksize, stride, accumulate;
+  int nhwc; /* 1: src (bf16) and dst (f32) NHWC, sum post-op, no reorders */
   dnnl_primitive_t conv, src_reorder, dst_reorder;
   dnnl_memory_t src_plain, src, weights, bias, dst, dst_plain;
   size_t src_bytes, dst_bytes;
@@ -336,6 +363,8 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
       wei_plain_md, dst_plain_md;
   dnnl_convolution_desc_t cd;
   dnnl_primitive_desc_t pd = NULL;
+  dnnl_primitive_attr_t attr = NULL;
+  dnnl_post_ops_t po = NULL;
   dnnl_primitive_t wei_reorder = NULL;
   dnnl_memory_t wei_plain = NULL;
   const dnnl_memory_desc_t *src_md, *wei_md, *dst_md;
@@ -349,8 +378,14 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
     pad_r[0] = 0;
   if (pad_r[1] < 0)
     pad_r[1] = 0;
-  if (fn_dnnl_memory_desc_init_by_tag (&src_any, 4, src_dims, dt,
-                                       dnnl_format_tag_any)
+  if (e->nhwc && e->accumulate
+      && (fn_dnnl_primitive_attr_create (&attr) != dnnl_success
+          || fn_dnnl_post_ops_create (&po) != dnnl_success
+          || fn_dnnl_post_ops_append_sum (po, 1.0f) != dnnl_success
+          || fn_dnnl_primitive_attr_set_post_ops (attr, po) != dnnl_success))
+    goto done;
+  if (fn_dnnl_memory_desc_init_by_tag (
+          &src_any, 4, src_dims, dt, e->nhwc ? dnnl_nhwc : dnnl_format_tag_any)
           != dnnl_success
       || fn_dnnl_memory_desc_init_by_tag (&wei_any, 4, wei_dims, dt,
                                           dnnl_format_tag_any)
@@ -359,7 +394,8 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
                                           dnnl_a)
              != dnnl_success
       || fn_dnnl_memory_desc_init_by_tag (&dst_any, 4, dst_dims, dnnl_f32,
-                                          dnnl_format_tag_any)
+                                          e->nhwc ? dnnl_nhwc
+                                                  : dnnl_format_tag_any)
              != dnnl_success
       || fn_dnnl_memory_desc_init_by_tag (&src_plain_md, 4, src_dims, dnnl_f32,
                                           dnnl_nchw)
@@ -374,7 +410,7 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
              &cd, dnnl_forward_inference, dnnl_convolution_direct, &src_any,
              &wei_any, &bias_md, &dst_any, strides, pad_l, pad_r)
              != dnnl_success
-      || fn_dnnl_primitive_desc_create (&pd, &cd, NULL, fast->engine, NULL)
+      || fn_dnnl_primitive_desc_create (&pd, &cd, attr, fast->engine, NULL)
              != dnnl_success)
     goto done;
   src_md = fn_dnnl_primitive_desc_query_md (pd, dnnl_query_src_md, 0);
@@ -383,26 +419,43 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
   e->src_bytes = fn_dnnl_memory_desc_get_size (src_md);
   e->dst_bytes = fn_dnnl_memory_desc_get_size (dst_md);
   if (fn_dnnl_primitive_create (&e->conv, pd) != dnnl_success
-      || reorder_create (fast, &src_plain_md, src_md, 0, &e->src_reorder) != 0
-      || reorder_create (fast, dst_md, &dst_plain_md, e->accumulate,
-                         &e->dst_reorder)
-             != 0
-      || fn_dnnl_memory_create (&e->src_plain, &src_plain_md, fast->engine,
-                                DNNL_MEMORY_NONE)
-             != dnnl_success
-      || fn_dnnl_memory_create (&e->src, src_md, fast->engine, DNNL_MEMORY_NONE)
-             != dnnl_success
-      || fn_dnnl_memory_create (&e->weights, wei_md, fast->engine,
-                                DNNL_MEMORY_ALLOCATE)
-             != dnnl_success
-      || fn_dnnl_memory_create (&e->bias, &bias_md, fast->engine,
-                                DNNL_MEMORY_NONE)
-             != dnnl_success
-      || fn_dnnl_memory_create (&e->dst, dst_md, fast->engine, DNNL_MEMORY_NONE)
-             != dnnl_success
-      || fn_dnnl_memory_create (&e->dst_plain, &dst_plain_md, fast->engine,
-                                DNNL_MEMORY_NONE)
-             != dnnl_success
+      || (e->nhwc
+          && (fn_dnnl_memory_create (&e->src, src_md, fast->engine,
+                                     DNNL_MEMORY_NONE)
+                  != dnnl_success
+              || fn_dnnl_memory_create (&e->weights, wei_md, fast->engine,
+                                        DNNL_MEMORY_ALLOCATE)
+                     != dnnl_success
+              || fn_dnnl_memory_create (&e->bias, &bias_md, fast->engine,
+                                        DNNL_MEMORY_NONE)
+                     != dnnl_success
+              || fn_dnnl_memory_create (&e->dst, dst_md, fast->engine,
+                                        DNNL_MEMORY_NONE)
+                     != dnnl_success))
+      || (!e->nhwc
+          && (reorder_create (fast, &src_plain_md, src_md, 0, &e->src_reorder)
+                  != 0
+              || reorder_create (fast, dst_md, &dst_plain_md, e->accumulate,
+                                 &e->dst_reorder)
+                     != 0
+              || fn_dnnl_memory_create (&e->src_plain, &src_plain_md,
+                                        fast->engine, DNNL_MEMORY_NONE)
+                     != dnnl_success
+              || fn_dnnl_memory_create (&e->src, src_md, fast->engine,
+                                        DNNL_MEMORY_NONE)
+                     != dnnl_success
+              || fn_dnnl_memory_create (&e->weights, wei_md, fast->engine,
+                                        DNNL_MEMORY_ALLOCATE)
+                     != dnnl_success
+              || fn_dnnl_memory_create (&e->bias, &bias_md, fast->engine,
+                                        DNNL_MEMORY_NONE)
+                     != dnnl_success
+              || fn_dnnl_memory_create (&e->dst, dst_md, fast->engine,
+                                        DNNL_MEMORY_NONE)
+                     != dnnl_success
+              || fn_dnnl_memory_create (&e->dst_plain, &dst_plain_md,
+                                        fast->engine, DNNL_MEMORY_NONE)
+                     != dnnl_success))
       || fn_dnnl_memory_create (&wei_plain, &wei_plain_md, fast->engine,
                                 (void *)e->weight)
              != dnnl_success
@@ -413,6 +466,10 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
   rc = 0;
 
 done:
+  if (po != NULL)
+    fn_dnnl_post_ops_destroy (po);
+  if (attr != NULL)
+    fn_dnnl_primitive_attr_destroy (attr);
   if (wei_reorder != NULL)
     fn_dnnl_primitive_destroy (wei_reorder);
   if (wei_plain != NULL)
@@ -424,7 +481,8 @@ done:
 
 static fast_entry *
 entry_get (gd_conv_fast *fast, const float *weight, int cin, int h, int w,
-           int upsample, int cout, int ksize, int stride, int accumulate)
+           int upsample, int cout, int ksize, int stride, int accumulate,
+           int nhwc)
 {
   fast_entry *e;
   int i;
@@ -434,7 +492,8 @@ entry_get (gd_conv_fast *fast, const float *weight, int cin, int h, int w,
       e = &fast->entries[i];
       if (e->weight == weight && e->cin == cin && e->h == h && e->w == w
           && e->upsample == upsample && e->cout == cout && e->ksize == ksize
-          && e->stride == stride && e->accumulate == accumulate)
+          && e->stride == stride && e->accumulate == accumulate
+          && e->nhwc == nhwc)
         return e;
     }
   if (fast->n_entries == fast->cap_entries)
@@ -457,6 +516,7 @@ entry_get (gd_conv_fast *fast, const float *weight, int cin, int h, int w,
   e->ksize = ksize;
   e->stride = stride;
   e->accumulate = accumulate;
+  e->nhwc = nhwc;
   if (entry_init (fast, e) != 0)
     {
       entry_free (e);
@@ -478,7 +538,7 @@ gd_conv_fast_run (gd_conv_fast *fast, const float *x, int cin, int h, int w,
   if (fast == NULL || bias == NULL)
     return -1;
   e = entry_get (fast, weight, cin, h, w, upsample, cout, ksize, stride,
-                 accumulate);
+                 accumulate, 0);
   if (e == NULL || grow_buf (&fast->src_buf, &fast->src_cap, e->src_bytes) != 0
       || grow_buf (&fast->dst_buf, &fast->dst_cap, e->dst_bytes) != 0)
     return -1;
@@ -510,6 +570,55 @@ gd_conv_fast_run (gd_conv_fast *fast, const float *x, int cin, int h, int w,
       || fn_dnnl_stream_wait (fast->stream) != dnnl_success)
     return -1;
   return reorder_run (fast, e->dst_reorder, e->dst, e->dst_plain);
+}
+
+int
+gd_conv_fast_nhwc (gd_conv_fast *fast, const void *act, int cin, int h, int w,
+                   const float *weight, const float *bias, int cout, int ksize,
+                   int stride, float *y, int accumulate)
+{
+  fast_entry *e;
+  dnnl_exec_arg_t args[4];
+
+  if (fast == NULL || bias == NULL || !isa_bf16)
+    return -1;
+  e = entry_get (fast, weight, cin, h, w, 0, cout, ksize, stride, accumulate,
+                 1);
+  if (e == NULL)
+    return -1;
+  fn_omp_set_num_threads (gd_threads ());
+  if (fn_dnnl_memory_set_data_handle (e->src, (void *)act) != dnnl_success
+      || fn_dnnl_memory_set_data_handle (e->bias, (void *)bias) != dnnl_success
+      || fn_dnnl_memory_set_data_handle (e->dst, y) != dnnl_success)
+    return -1;
+  args[0].arg = DNNL_ARG_SRC;
+  args[0].memory = e->src;
+  args[1].arg = DNNL_ARG_WEIGHTS;
+  args[1].memory = e->weights;
+  args[2].arg = DNNL_ARG_BIAS;
+  args[2].memory = e->bias;
+  args[3].arg = DNNL_ARG_DST;
+  args[3].memory = e->dst;
+  return fn_dnnl_primitive_execute (e->conv, fast->stream, 4, args)
+                     == dnnl_success
+                 && fn_dnnl_stream_wait (fast->stream) == dnnl_success
+             ? 0
+             : -1;
+}
+
+int
+gd_conv_fast_has_nhwc (const gd_conv_fast *fast)
+{
+  return fast != NULL && isa_bf16;
+}
+
+uint16_t *
+gd_conv_fast_act_buffer (gd_conv_fast *fast, size_t elems)
+{
+  if (elems > SIZE_MAX / 2
+      || grow_buf (&fast->src_buf, &fast->src_cap, elems * 2) != 0)
+    return NULL;
+  return fast->src_buf;
 }
 
 #endif /* GD_HAVE_ONEDNN */

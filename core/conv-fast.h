@@ -18,6 +18,7 @@
 #define GD_CONV_FAST_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct gd_conv_fast gd_conv_fast;
 
@@ -39,6 +40,48 @@ int gd_conv_fast_run (gd_conv_fast *fast, const float *x, int cin, int h, int w,
                       int upsample, const float *weight, const float *bias,
                       int cout, int ksize, int stride, float *y,
                       int accumulate);
+
+/* The NHWC path (BF16 kinds only; gd_conv_fast_has_nhwc): activations
+ * stay FP32 NHWC between layers, each convolution reads BF16 NHWC `act`
+ * (written by the fused kernels below) and writes (accumulate: adds to)
+ * FP32 NHWC y, with no reorder.  No upsampling (the caller's act is the
+ * upsampled input).  0, or -1 when it cannot run (then nothing is
+ * written). */
+int gd_conv_fast_has_nhwc (const gd_conv_fast *fast);
+int gd_conv_fast_nhwc (gd_conv_fast *fast, const void *act, int cin, int h,
+                       int w, const float *weight, const float *bias, int cout,
+                       int ksize, int stride, float *y, int accumulate);
+
+/* A BF16 buffer of at least `elems` values, owned by the cache (one, reused
+ * by every call), or NULL. */
+uint16_t *gd_conv_fast_act_buffer (gd_conv_fast *fast, size_t elems);
+
+/* ---- the NHWC path's kernels (threaded, gd_threads ()).  BF16 values
+ * are FP32 rounded to nearest even (NaN kept NaN). */
+
+/* act = bf16 (x), n values. */
+void gd_nhwc_to_bf16 (const float *x, size_t n, uint16_t *act);
+
+/* act = bf16 (silu (channel_norm (x))): x c x n_pixels NHWC. */
+void gd_nhwc_norm_silu_bf16 (const float *x, int c, size_t n_pixels,
+                             const float *weight, const float *bias,
+                             uint16_t *act);
+
+/* act (c x 2h x 2w NHWC) = bf16 (nearest x2 of x (c x h x w NHWC)). */
+void gd_nhwc_upsample2_bf16 (const float *x, int c, int h, int w,
+                             uint16_t *act);
+
+/* y = [a; b] along channels, NHWC: a ca x n_pixels, b cb x n_pixels. */
+void gd_nhwc_concat (const float *a, int ca, const float *b, int cb,
+                     size_t n_pixels, float *y);
+
+/* act = bf16 (x) transposed: planar c x n_pixels to NHWC. */
+void gd_planar_to_nhwc_bf16 (const float *x, int c, size_t n_pixels,
+                             uint16_t *act);
+
+/* Planar (c x n_pixels) to NHWC and back. */
+void gd_planar_to_nhwc (const float *x, int c, size_t n_pixels, float *y);
+void gd_nhwc_to_planar (const float *x, int c, size_t n_pixels, float *y);
 
 /* Bytes of buffers the cache holds now (for the memory estimates). */
 size_t gd_conv_fast_bytes (const gd_conv_fast *fast);

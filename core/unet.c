@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -990,6 +991,160 @@ model_embed (gd_model *m, double t)
     block_bias (&m->up_res[i], m->temb_act);
 }
 
+/* ------------------------------------------------ the fast NHWC pass
+ * The same network with activations in FP32 NHWC and BF16 NHWC inputs for
+ * oneDNN's convolutions (conv-fast.h): no reorder between layers, norm and
+ * SiLU fused with the conversion.  Same workspace plan (the tensors have
+ * the same sizes in either layout) plus the cache's BF16 buffer.  -1 when
+ * a convolution cannot run: the caller then runs the exact pass. */
+
+static int
+conv_nhwc (const gd_conv_params *c, const uint16_t *act, int h, int w,
+           int stride, const float *bias, float *y, int accumulate,
+           const work_bufs *wb)
+{
+  double t0 = mono_seconds ();
+  int rc = gd_conv_fast_nhwc (wb->fast, act, c->cin, h, w, c->weight, bias,
+                              c->cout, c->ksize, stride, y, accumulate);
+
+  *wb->conv_seconds += mono_seconds () - t0;
+  return rc;
+}
+
+static int
+resblock_nhwc (const gd_resblock *b, const float *x, int h, int w,
+               float *out, const work_bufs *wb)
+{
+  const size_t px = (size_t)h * (size_t)w;
+  uint16_t *act = gd_conv_fast_act_buffer (wb->fast, (size_t)b->cin * px);
+
+  if (act == NULL)
+    return -1;
+  if (b->has_skip)
+    {
+      gd_nhwc_to_bf16 (x, (size_t)b->cin * px, act);
+      if (conv_nhwc (&b->skip, act, h, w, 1, b->skip.bias, out, 0, wb) != 0)
+        return -1;
+    }
+  else
+    memcpy (out, x, (size_t)b->cin * px * sizeof *out);
+  gd_nhwc_norm_silu_bf16 (x, b->cin, px, b->norm1.weight, b->norm1.bias, act);
+  if (conv_nhwc (&b->conv1, act, h, w, 1, b->bias1, wb->hidden, 0, wb) != 0)
+    return -1;
+  act = gd_conv_fast_act_buffer (wb->fast, (size_t)b->cout * px);
+  if (act == NULL)
+    return -1;
+  gd_nhwc_norm_silu_bf16 (wb->hidden, b->cout, px, b->norm2.weight,
+                          b->norm2.bias, act);
+  return conv_nhwc (&b->conv2, act, h, w, 1, b->conv2.bias, out, 1, wb);
+}
+
+/* eps_hat (planar, ph x pw) for x_in (planar, ph x pw). */
+static int
+forward_nhwc (gd_model *m, const float *x_in, int ph, int pw,
+              const work_plan *plan, const work_bufs *wb, float *out)
+{
+  const gd_model_info *info = &m->info;
+  const int n_res = info->n_res_blocks, n_levels = info->n_levels;
+  const size_t full = (size_t)ph * (size_t)pw;
+  float *skip_at[MAX_SKIPS], *skip_next, *cur, *other, *swap;
+  int skip_ch[MAX_SKIPS], n_skip, ch, level, i;
+  uint16_t *act;
+
+  if ((size_t)info->in_channels * full > plan->cat)
+    return -1;
+  cur = m->work + plan->skips;
+  other = cur + plan->cat;
+  act = gd_conv_fast_act_buffer (wb->fast, (size_t)info->in_channels * full);
+  if (act == NULL)
+    return -1;
+  gd_planar_to_nhwc_bf16 (x_in, info->in_channels, full, act);
+  skip_next = m->work;
+  skip_at[0] = skip_next;
+  skip_ch[0] = info->base_channels;
+  if (conv_nhwc (&m->conv_in, act, ph, pw, 1, m->conv_in.bias, skip_at[0], 0,
+                 wb)
+      != 0)
+    return -1;
+  skip_next += round_up ((size_t)skip_ch[0] * full);
+  n_skip = 1;
+  for (level = 0; level < n_levels; level++)
+    {
+      int h = ph >> level, w = pw >> level;
+      size_t px = (size_t)h * (size_t)w;
+      for (i = 0; i < n_res; i++)
+        {
+          const gd_resblock *b = &m->down_res[level * n_res + i];
+          if (resblock_nhwc (b, skip_at[n_skip - 1], h, w, skip_next, wb) != 0)
+            return -1;
+          skip_at[n_skip] = skip_next;
+          skip_ch[n_skip++] = b->cout;
+          skip_next += round_up ((size_t)b->cout * px);
+        }
+      if (level < n_levels - 1)
+        {
+          const gd_conv_params *c = &m->down[level];
+          act = gd_conv_fast_act_buffer (wb->fast, (size_t)c->cin * px);
+          if (act == NULL)
+            return -1;
+          gd_nhwc_to_bf16 (skip_at[n_skip - 1], (size_t)c->cin * px, act);
+          if (conv_nhwc (c, act, h, w, 2, c->bias, skip_next, 0, wb) != 0)
+            return -1;
+          skip_at[n_skip] = skip_next;
+          skip_ch[n_skip++] = c->cout;
+          skip_next
+              += round_up ((size_t)c->cout * (size_t)(h / 2) * (size_t)(w / 2));
+        }
+    }
+  {
+    int h = ph >> (n_levels - 1), w = pw >> (n_levels - 1);
+    if (resblock_nhwc (&m->mid[0], skip_at[n_skip - 1], h, w, cur, wb) != 0
+        || resblock_nhwc (&m->mid[1], cur, h, w, other, wb) != 0)
+      return -1;
+    swap = cur, cur = other, other = swap;
+    ch = m->mid[1].cout;
+  }
+  for (level = n_levels - 1; level >= 0; level--)
+    {
+      int h = ph >> level, w = pw >> level;
+      size_t px = (size_t)h * (size_t)w;
+      for (i = 0; i <= n_res; i++)
+        {
+          const gd_resblock *b = &m->up_res[level * (n_res + 1) + i];
+          n_skip--;
+          GD_ASSERT (n_skip >= 0 && ch + skip_ch[n_skip] == b->cin);
+          gd_nhwc_concat (cur, ch, skip_at[n_skip], skip_ch[n_skip], px,
+                          other);
+          if (resblock_nhwc (b, other, h, w, cur, wb) != 0)
+            return -1;
+          ch = b->cout;
+        }
+      if (level > 0)
+        {
+          const gd_conv_params *c = &m->up[level];
+          act = gd_conv_fast_act_buffer (wb->fast, (size_t)ch * 4 * px);
+          if (act == NULL)
+            return -1;
+          gd_nhwc_upsample2_bf16 (cur, ch, h, w, act);
+          if (conv_nhwc (c, act, 2 * h, 2 * w, 1, c->bias, other, 0, wb) != 0)
+            return -1;
+          swap = cur, cur = other, other = swap;
+          ch = c->cout;
+        }
+    }
+  GD_ASSERT (n_skip == 0);
+  act = gd_conv_fast_act_buffer (wb->fast, (size_t)ch * full);
+  if (act == NULL)
+    return -1;
+  gd_nhwc_norm_silu_bf16 (cur, ch, full, m->norm_out.weight, m->norm_out.bias,
+                          act);
+  if (conv_nhwc (&m->conv_out, act, ph, pw, 1, m->conv_out.bias, other, 0, wb)
+      != 0)
+    return -1;
+  gd_nhwc_to_planar (other, info->in_channels, full, out);
+  return 0;
+}
+
 int
 gd_model_eps (gd_model *model, const float *x_t, int width, int height,
               double t, float *eps_hat, gd_error *err)
@@ -1080,6 +1235,11 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
   else
     x_in = x_t;
 
+  out = pad ? wb.col + plan.col + plan.in_pad : eps_hat;
+  if (wb.fast != NULL && gd_conv_fast_has_nhwc (wb.fast)
+      && forward_nhwc (m, x_in, ph, pw, &plan, &wb, out) == 0)
+    goto crop;
+
   /* Down: every output is kept (model.py's hs), in consecutive slots;
      blocks read their input from the previous slot and write the next. */
   skip_next = m->work;
@@ -1152,8 +1312,8 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
 
   gd_channel_norm_silu (cur, ch, (size_t)ph * (size_t)pw, m->norm_out.weight,
                         m->norm_out.bias, cur);
-  out = pad ? wb.col + plan.col + plan.in_pad : eps_hat;
   conv_run (&m->conv_out, cur, ph, pw, 1, 0, m->conv_out.bias, out, 0, &wb);
+crop:
   if (pad)
     gd_crop (out, info->in_channels, ph, pw, height, width, eps_hat);
   m->total_seconds += mono_seconds () - t_start;

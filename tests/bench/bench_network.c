@@ -1,6 +1,7 @@
 /* bench_network.c: the forward pass, exact against fast, side by side.
  *
- * Usage: bench_network MODEL [SIZES=256,512] [THREADS=2] [REPEATS=5]
+ * Usage: bench_network MODEL [SIZES=256,512] [THREADS=2] [REPEATS=5] [ONLY]
+ * (ONLY: exact or fast, to time one of them, e.g. under perf)
  * For each size: one pass of each precision first (primitives, workspace),
  * their outputs compared (max abs difference, PSNR of eps on the [-1, 1]
  * scale), then REPEATS rounds alternating exact and fast; prints medians,
@@ -122,6 +123,7 @@ main (int argc, char **argv)
   int threads = argc > 3 ? atoi (argv[3]) : 2;
   int repeats = argc > 4 ? atoi (argv[4]) : 5;
   const char *kind = gd_fast_path_kind ();
+  const char *only = argc > 5 ? argv[5] : "";
   gd_error err;
   gd_model *model;
   const gd_model_info *info;
@@ -191,6 +193,12 @@ main (int argc, char **argv)
         for (prec = 0; prec < 2; prec++)
           {
             double t0, conv_s, total_s;
+            if (only[0] != '\0'
+                && strcmp (only, gd_precision_name ((gd_precision)prec)) != 0)
+              {
+                t[prec][r] = 0;
+                continue;
+              }
             gd_model_set_precision (model, (gd_precision)prec);
             gd_model_profile_reset (model);
             t0 = clock_seconds (CLOCK_MONOTONIC);
