@@ -104,6 +104,7 @@ gd_conv_fast_act_buffer (gd_conv_fast *fast, size_t elems)
   X (dnnl_primitive_attr_create)                                               \
   X (dnnl_primitive_attr_destroy)                                              \
   X (dnnl_primitive_attr_set_post_ops)                                         \
+  X (dnnl_primitive_attr_set_scratchpad_mode)                                  \
   X (dnnl_primitive_create)                                                    \
   X (dnnl_primitive_desc_create)                                               \
   X (dnnl_primitive_desc_destroy)                                              \
@@ -145,8 +146,8 @@ typedef struct
   int cin, h, w, upsample, cout, ksize, stride, accumulate;
   int nhwc; /* 1: src (bf16) and dst (f32) NHWC, sum post-op, no reorders */
   dnnl_primitive_t conv, src_reorder, dst_reorder;
-  dnnl_memory_t src_plain, src, weights, bias, dst, dst_plain;
-  size_t src_bytes, dst_bytes;
+  dnnl_memory_t src_plain, src, weights, bias, dst, dst_plain, scratch;
+  size_t src_bytes, dst_bytes, scratch_bytes;
 } fast_entry;
 
 struct gd_conv_fast
@@ -155,8 +156,8 @@ struct gd_conv_fast
   dnnl_stream_t stream;
   fast_entry *entries;
   int n_entries, cap_entries;
-  void *src_buf, *dst_buf, *up_buf; /* shared by every entry */
-  size_t src_cap, dst_cap, up_cap;
+  void *src_buf, *dst_buf, *up_buf, *scratch_buf; /* shared by every entry */
+  size_t src_cap, dst_cap, up_cap, scratch_cap;
   size_t weight_bytes;
 };
 
@@ -239,8 +240,8 @@ static void
 entry_free (fast_entry *e)
 {
   dnnl_primitive_t prims[] = { e->conv, e->src_reorder, e->dst_reorder };
-  dnnl_memory_t mems[]
-      = { e->src_plain, e->src, e->weights, e->bias, e->dst, e->dst_plain };
+  dnnl_memory_t mems[] = { e->src_plain, e->src,       e->weights, e->bias,
+                           e->dst,       e->dst_plain, e->scratch };
   size_t i;
 
   for (i = 0; i < sizeof prims / sizeof prims[0]; i++)
@@ -264,6 +265,7 @@ gd_conv_fast_free (gd_conv_fast *fast)
   free (fast->src_buf);
   free (fast->dst_buf);
   free (fast->up_buf);
+  free (fast->scratch_buf);
   if (fast->stream != NULL)
     fn_dnnl_stream_destroy (fast->stream);
   if (fast->engine != NULL)
@@ -276,7 +278,7 @@ gd_conv_fast_bytes (const gd_conv_fast *fast)
 {
   return fast == NULL ? 0
                       : fast->src_cap + fast->dst_cap + fast->up_cap
-                            + fast->weight_bytes;
+                            + fast->scratch_cap + fast->weight_bytes;
 }
 
 /* Grows a shared buffer to at least `bytes` (64-byte aligned). */
@@ -378,9 +380,14 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
     pad_r[0] = 0;
   if (pad_r[1] < 0)
     pad_r[1] = 0;
+  /* One scratchpad for all primitives (ours), not one each (oneDNN's). */
+  if (fn_dnnl_primitive_attr_create (&attr) != dnnl_success
+      || fn_dnnl_primitive_attr_set_scratchpad_mode (attr,
+                                                     dnnl_scratchpad_mode_user)
+             != dnnl_success)
+    goto done;
   if (e->nhwc && e->accumulate
-      && (fn_dnnl_primitive_attr_create (&attr) != dnnl_success
-          || fn_dnnl_post_ops_create (&po) != dnnl_success
+      && (fn_dnnl_post_ops_create (&po) != dnnl_success
           || fn_dnnl_post_ops_append_sum (po, 1.0f) != dnnl_success
           || fn_dnnl_primitive_attr_set_post_ops (attr, po) != dnnl_success))
     goto done;
@@ -416,6 +423,14 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
   src_md = fn_dnnl_primitive_desc_query_md (pd, dnnl_query_src_md, 0);
   wei_md = fn_dnnl_primitive_desc_query_md (pd, dnnl_query_weights_md, 0);
   dst_md = fn_dnnl_primitive_desc_query_md (pd, dnnl_query_dst_md, 0);
+  e->scratch_bytes = fn_dnnl_memory_desc_get_size (
+      fn_dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0));
+  if (fn_dnnl_memory_create (
+          &e->scratch,
+          fn_dnnl_primitive_desc_query_md (pd, dnnl_query_scratchpad_md, 0),
+          fast->engine, DNNL_MEMORY_NONE)
+      != dnnl_success)
+    goto done;
   e->src_bytes = fn_dnnl_memory_desc_get_size (src_md);
   e->dst_bytes = fn_dnnl_memory_desc_get_size (dst_md);
   if (fn_dnnl_primitive_create (&e->conv, pd) != dnnl_success
@@ -526,6 +541,32 @@ entry_get (gd_conv_fast *fast, const float *weight, int cin, int h, int w,
   return e;
 }
 
+/* Runs the convolution of e on src and dst (handles set), with the shared
+   scratchpad. */
+static int
+conv_execute (gd_conv_fast *fast, fast_entry *e)
+{
+  dnnl_exec_arg_t args[5] = {
+    { DNNL_ARG_SRC, e->src },
+    { DNNL_ARG_WEIGHTS, e->weights },
+    { DNNL_ARG_BIAS, e->bias },
+    { DNNL_ARG_DST, e->dst },
+    { DNNL_ARG_SCRATCHPAD, e->scratch },
+  };
+
+  if (grow_buf (&fast->scratch_buf, &fast->scratch_cap,
+                e->scratch_bytes ? e->scratch_bytes : 1)
+          != 0
+      || fn_dnnl_memory_set_data_handle (e->scratch, fast->scratch_buf)
+             != dnnl_success)
+    return -1;
+  return fn_dnnl_primitive_execute (e->conv, fast->stream, 5, args)
+                     == dnnl_success
+                 && fn_dnnl_stream_wait (fast->stream) == dnnl_success
+             ? 0
+             : -1;
+}
+
 int
 gd_conv_fast_run (gd_conv_fast *fast, const float *x, int cin, int h, int w,
                   int upsample, const float *weight, const float *bias,
@@ -533,7 +574,6 @@ gd_conv_fast_run (gd_conv_fast *fast, const float *x, int cin, int h, int w,
 {
   fast_entry *e;
   const float *src = x;
-  dnnl_exec_arg_t args[4];
 
   if (fast == NULL || bias == NULL)
     return -1;
@@ -558,16 +598,7 @@ gd_conv_fast_run (gd_conv_fast *fast, const float *x, int cin, int h, int w,
       || fn_dnnl_memory_set_data_handle (e->dst_plain, y) != dnnl_success
       || reorder_run (fast, e->src_reorder, e->src_plain, e->src) != 0)
     return -1;
-  args[0].arg = DNNL_ARG_SRC;
-  args[0].memory = e->src;
-  args[1].arg = DNNL_ARG_WEIGHTS;
-  args[1].memory = e->weights;
-  args[2].arg = DNNL_ARG_BIAS;
-  args[2].memory = e->bias;
-  args[3].arg = DNNL_ARG_DST;
-  args[3].memory = e->dst;
-  if (fn_dnnl_primitive_execute (e->conv, fast->stream, 4, args) != dnnl_success
-      || fn_dnnl_stream_wait (fast->stream) != dnnl_success)
+  if (conv_execute (fast, e) != 0)
     return -1;
   return reorder_run (fast, e->dst_reorder, e->dst, e->dst_plain);
 }
@@ -578,7 +609,6 @@ gd_conv_fast_nhwc (gd_conv_fast *fast, const void *act, int cin, int h, int w,
                    int stride, float *y, int accumulate)
 {
   fast_entry *e;
-  dnnl_exec_arg_t args[4];
 
   if (fast == NULL || bias == NULL || !isa_bf16)
     return -1;
@@ -591,19 +621,7 @@ gd_conv_fast_nhwc (gd_conv_fast *fast, const void *act, int cin, int h, int w,
       || fn_dnnl_memory_set_data_handle (e->bias, (void *)bias) != dnnl_success
       || fn_dnnl_memory_set_data_handle (e->dst, y) != dnnl_success)
     return -1;
-  args[0].arg = DNNL_ARG_SRC;
-  args[0].memory = e->src;
-  args[1].arg = DNNL_ARG_WEIGHTS;
-  args[1].memory = e->weights;
-  args[2].arg = DNNL_ARG_BIAS;
-  args[2].memory = e->bias;
-  args[3].arg = DNNL_ARG_DST;
-  args[3].memory = e->dst;
-  return fn_dnnl_primitive_execute (e->conv, fast->stream, 4, args)
-                     == dnnl_success
-                 && fn_dnnl_stream_wait (fast->stream) == dnnl_success
-             ? 0
-             : -1;
+  return conv_execute (fast, e);
 }
 
 int
