@@ -40,7 +40,8 @@ gd_tiling_tile_bytes (const gd_model *model, int tile_w, int tile_h)
 
   if (work == 0.0)
     return HUGE_VAL;
-  return 4.0 * (work + 2.0 * 3 * tile_w * (double)tile_h);
+  return 4.0 * (work + 2.0 * 3 * tile_w * (double)tile_h)
+         + gd_model_fast_bytes (model, tile_w, tile_h);
 }
 
 /* One axis: n tiles of stride + overlap (the last one cut at `size`). */

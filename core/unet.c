@@ -863,6 +863,29 @@ gd_model_work_floats (const gd_model *model, int width, int height)
   return plan.total;
 }
 
+double
+gd_model_fast_bytes (const gd_model *model, int width, int height)
+{
+  const int f = model->info.downsample_factor;
+  const char *kind = gd_conv_fast_kind ();
+  int pw, ph;
+  work_plan plan;
+
+  if (model->precision != GD_PRECISION_FAST || kind == NULL || width < 1
+      || height < 1 || width > INT_MAX - f || height > INT_MAX - f)
+    return 0.0;
+  pw = (width + f - 1) / f * f;
+  ph = (height + f - 1) / f * f;
+  if (plan_work (model, ph, pw, pw != width || ph != height, &plan) != 0)
+    return 0.0;
+  /* The largest convolution input is at most a concatenation buffer:
+     BF16 NHWC (one buffer), or FP32 in, out and upsampled (the per-call
+     reorders); the weights once more, in BF16. */
+  if (strstr (kind, "bf16") != NULL)
+    return 2.0 * (double)plan.cat + 2.0 * (double)model->info.n_params;
+  return 12.0 * (double)plan.cat + 4.0 * (double)model->info.n_params;
+}
+
 size_t
 gd_model_work_allocated (const gd_model *model)
 {
