@@ -140,6 +140,115 @@ test_conv (int cin, int h, int w, int cout, int ksize, int stride, int upsample,
   gd_conv_fast_free (fast);
 }
 
+/* BF16 back to float (the top 16 bits). */
+static float
+bf16_value (uint16_t h)
+{
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+
+  memcpy (&f, &u, sizeof f);
+  return f;
+}
+
+/* Within half a BF16 unit in the last place of the reference (round to
+   nearest), plus `slack` of its magnitude for float rounding before it. */
+static int
+bf16_close (uint16_t got, double want, double slack)
+{
+  double ulp = ldexp (1.0, ilogb (want == 0 ? 1e-30 : want) - 7);
+  return fabs ((double)bf16_value (got) - want)
+         <= 0.5 * ulp + slack * fabs (want) + 1e-30;
+}
+
+/* The NHWC path's kernels (nhwc.c) against naive loops. */
+static void
+test_nhwc_kernels (void)
+{
+  const int c = 37, h = 5, w = 7, cb = 20;
+  const size_t px = (size_t)h * w;
+  float *x = rand_buf ((size_t)c * px, 3.0f), *b = rand_buf (cb * px, 1.0f);
+  float *wt = rand_buf ((size_t)c, 1.0f), *bias = rand_buf ((size_t)c, 1.0f);
+  float *nhwc = malloc ((size_t)c * px * sizeof *nhwc);
+  float *back = malloc ((size_t)c * px * sizeof *back);
+  float *cat = malloc ((size_t)(c + cb) * px * sizeof *cat);
+  uint16_t *act = malloc ((size_t)c * 4 * px * sizeof *act);
+  int ok, ch;
+  size_t p, i;
+
+  for (int t = 1; t <= 2; t++)
+    {
+      gd_set_threads (t);
+      gd_planar_to_nhwc (x, c, px, nhwc);
+      ok = 1;
+      for (ch = 0; ch < c; ch++)
+        for (p = 0; p < px; p++)
+          ok = ok && nhwc[p * c + ch] == x[ch * px + p];
+      gd_nhwc_to_planar (nhwc, c, px, back);
+      ok = ok && memcmp (back, x, (size_t)c * px * sizeof *x) == 0;
+      check (ok, "planar to NHWC and back");
+
+      gd_nhwc_to_bf16 (nhwc, (size_t)c * px, act);
+      ok = 1;
+      for (i = 0; i < (size_t)c * px; i++)
+        ok = ok && bf16_close (act[i], nhwc[i], 0);
+      gd_planar_to_nhwc_bf16 (x, c, px, act);
+      for (ch = 0; ch < c; ch++)
+        for (p = 0; p < px; p++)
+          ok = ok && bf16_close (act[p * c + ch], x[ch * px + p], 0);
+      check (ok, "BF16 conversions round to nearest (37 channels: a tail)");
+
+      gd_nhwc_norm_silu_bf16 (nhwc, c, px, wt, bias, act);
+      ok = 1;
+      for (p = 0; p < px; p++)
+        {
+          double mean = 0, var = 0, rstd;
+          for (ch = 0; ch < c; ch++)
+            mean += nhwc[p * c + ch];
+          mean /= c;
+          for (ch = 0; ch < c; ch++)
+            var += (nhwc[p * c + ch] - mean) * (nhwc[p * c + ch] - mean);
+          rstd = 1.0 / sqrt (var / c + 1e-5);
+          for (ch = 0; ch < c; ch++)
+            {
+              double v = (nhwc[p * c + ch] - mean) * rstd * wt[ch] + bias[ch];
+              ok = ok
+                   && bf16_close (act[p * c + ch], v / (1.0 + exp (-v)), 1e-5);
+            }
+        }
+      check (ok, "NHWC norm + SiLU to BF16 against double precision");
+
+      gd_nhwc_upsample2_bf16 (nhwc, c, h, w, act);
+      ok = 1;
+      for (int oy = 0; oy < 2 * h; oy++)
+        for (int ox = 0; ox < 2 * w; ox++)
+          for (ch = 0; ch < c; ch++)
+            ok = ok
+                 && bf16_close (act[((size_t)oy * 2 * w + ox) * c + ch],
+                                nhwc[((size_t)(oy / 2) * w + ox / 2) * c + ch],
+                                0);
+      check (ok, "NHWC nearest x2 to BF16");
+
+      gd_nhwc_concat (nhwc, c, b, cb, px, cat);
+      ok = 1;
+      for (p = 0; p < px; p++)
+        for (ch = 0; ch < c + cb; ch++)
+          ok = ok
+               && cat[p * (c + cb) + ch]
+                      == (ch < c ? nhwc[p * c + ch] : b[p * cb + ch - c]);
+      check (ok, "NHWC concatenation");
+    }
+  gd_set_threads (0);
+  free (x);
+  free (b);
+  free (wt);
+  free (bias);
+  free (nhwc);
+  free (back);
+  free (cat);
+  free (act);
+}
+
 /* The whole pass: fast against exact on the small test model. */
 static void
 test_forward (const char *model_path, int bf16)
@@ -230,6 +339,8 @@ main (int argc, char **argv)
         }
     }
   gd_set_threads (0);
+  if (bf16)
+    test_nhwc_kernels ();
   if (argc > 1)
     test_forward (argv[1], bf16);
   printf ("%d failure(s)\n", failures);
