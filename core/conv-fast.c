@@ -70,9 +70,9 @@ gd_conv_fast_has_nhwc (const gd_conv_fast *fast)
 }
 
 uint16_t *
-gd_conv_fast_act_buffer (gd_conv_fast *fast, size_t elems)
+gd_conv_fast_act_buffer (gd_conv_fast *fast, int which, size_t elems)
 {
-  (void)fast, (void)elems;
+  (void)fast, (void)which, (void)elems;
   return NULL;
 }
 
@@ -631,12 +631,15 @@ gd_conv_fast_has_nhwc (const gd_conv_fast *fast)
 }
 
 uint16_t *
-gd_conv_fast_act_buffer (gd_conv_fast *fast, size_t elems)
+gd_conv_fast_act_buffer (gd_conv_fast *fast, int which, size_t elems)
 {
-  if (elems > SIZE_MAX / 2
-      || grow_buf (&fast->src_buf, &fast->src_cap, elems * 2) != 0)
+  /* The per-call path's src and dst buffers (unused by the NHWC path). */
+  void **buf = which ? &fast->dst_buf : &fast->src_buf;
+  size_t *cap = which ? &fast->dst_cap : &fast->src_cap;
+
+  if (elems > SIZE_MAX / 2 || grow_buf (buf, cap, elems * 2) != 0)
     return NULL;
-  return fast->src_buf;
+  return *buf;
 }
 
 #endif /* GD_HAVE_ONEDNN */

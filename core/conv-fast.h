@@ -52,9 +52,9 @@ int gd_conv_fast_nhwc (gd_conv_fast *fast, const void *act, int cin, int h,
                        int w, const float *weight, const float *bias, int cout,
                        int ksize, int stride, float *y, int accumulate);
 
-/* A BF16 buffer of at least `elems` values, owned by the cache (one, reused
- * by every call), or NULL. */
-uint16_t *gd_conv_fast_act_buffer (gd_conv_fast *fast, size_t elems);
+/* BF16 buffer `which` (0 or 1) of at least `elems` values, owned by the
+ * cache (reused by every call; growing it moves it), or NULL. */
+uint16_t *gd_conv_fast_act_buffer (gd_conv_fast *fast, int which, size_t elems);
 
 /* ---- the NHWC path's kernels (threaded, gd_threads ()).  BF16 values
  * are FP32 rounded to nearest even (NaN kept NaN). */
@@ -66,6 +66,13 @@ void gd_nhwc_to_bf16 (const float *x, size_t n, uint16_t *act);
 void gd_nhwc_norm_silu_bf16 (const float *x, int c, size_t n_pixels,
                              const float *weight, const float *bias,
                              uint16_t *act);
+
+/* The same on the concatenation [a; b] along channels (b NULL: a alone)
+ * without forming it; raw (may be NULL) gets bf16 ([a; b]). */
+void gd_nhwc_cat_norm_silu_bf16 (const float *a, int ca, const float *b, int cb,
+                                 size_t n_pixels, const float *weight,
+                                 const float *bias, uint16_t *act,
+                                 uint16_t *raw);
 
 /* act (c x 2h x 2w NHWC) = bf16 (nearest x2 of x (c x h x w NHWC)). */
 void gd_nhwc_upsample2_bf16 (const float *x, int c, int h, int w,

@@ -78,7 +78,7 @@ typedef struct
   int c, cb, h, w;
   size_t n; /* pixels (or values for to_bf16) */
   float *y;
-  uint16_t *act;
+  uint16_t *act, *raw;
 } nhwc_job;
 
 static void
@@ -122,47 +122,56 @@ gd_nhwc_to_bf16 (const float *x, size_t n, uint16_t *act)
   gd_parallel_run (to_bf16_task, &j, threads_for (n));
 }
 
-/* model.py's ChannelNorm then SiLU at each pixel, 16 channels at a time
-   (the fast path's sums run in another order than ops.c's). */
+/* model.py's ChannelNorm then SiLU at each pixel of [x; b] (b may be
+   absent), 16 channels at a time (the fast path's sums run in another
+   order than ops.c's); raw, when asked, gets [x; b] itself in BF16. */
 NHWC_AVX512 static void
 norm_task (void *ctx, int index, int count)
 {
   const nhwc_job *j = ctx;
-  const int c = j->c;
+  const int c = j->c + j->cb;
   size_t lo, hi, p;
-  int ch;
+  int ch, s;
 
   split (j->n, index, count, &lo, &hi);
   for (p = lo; p < hi; p++)
     {
-      const float *xp = j->x + p * (size_t)c;
+      const float *src[2]
+          = { j->x + p * (size_t)j->c, j->b ? j->b + p * (size_t)j->cb : NULL };
+      const int len[2] = { j->c, j->b ? j->cb : 0 }, off[2] = { 0, j->c };
       __m512 acc = _mm512_setzero_ps (), mean, rstd;
-      float m, var;
+      float var;
 
-      for (ch = 0; ch < c; ch += 16)
-        acc = _mm512_add_ps (
-            acc, _mm512_maskz_loadu_ps (tail_mask (c - ch), xp + ch));
-      m = _mm512_reduce_add_ps (acc) / (float)c;
-      mean = _mm512_set1_ps (m);
+      for (s = 0; s < 2; s++)
+        for (ch = 0; ch < len[s]; ch += 16)
+          acc = _mm512_add_ps (acc, _mm512_maskz_loadu_ps (
+                                        tail_mask (len[s] - ch), src[s] + ch));
+      mean = _mm512_set1_ps (_mm512_reduce_add_ps (acc) / (float)c);
       acc = _mm512_setzero_ps ();
-      for (ch = 0; ch < c; ch += 16)
-        {
-          __mmask16 k = tail_mask (c - ch);
-          __m512 d = _mm512_maskz_sub_ps (k, _mm512_maskz_loadu_ps (k, xp + ch),
-                                          mean);
-          acc = _mm512_fmadd_ps (d, d, acc);
-        }
+      for (s = 0; s < 2; s++)
+        for (ch = 0; ch < len[s]; ch += 16)
+          {
+            __mmask16 k = tail_mask (len[s] - ch);
+            __m512 d = _mm512_maskz_sub_ps (
+                k, _mm512_maskz_loadu_ps (k, src[s] + ch), mean);
+            acc = _mm512_fmadd_ps (d, d, acc);
+          }
       var = _mm512_reduce_add_ps (acc) / (float)c;
       rstd = _mm512_set1_ps (1.0f / sqrtf (var + GD_NORM_EPS));
-      for (ch = 0; ch < c; ch += 16)
-        {
-          __mmask16 k = tail_mask (c - ch);
-          __m512 v = _mm512_sub_ps (_mm512_maskz_loadu_ps (k, xp + ch), mean);
-          v = _mm512_mul_ps (v, rstd);
-          v = _mm512_fmadd_ps (v, _mm512_maskz_loadu_ps (k, j->weight + ch),
-                               _mm512_maskz_loadu_ps (k, j->bias + ch));
-          store_bf16 (j->act + p * (size_t)c + ch, silu16 (v), c - ch);
-        }
+      for (s = 0; s < 2; s++)
+        for (ch = 0; ch < len[s]; ch += 16)
+          {
+            __mmask16 k = tail_mask (len[s] - ch);
+            const size_t at = p * (size_t)c + (size_t)(off[s] + ch);
+            __m512 x = _mm512_maskz_loadu_ps (k, src[s] + ch);
+            __m512 v = _mm512_mul_ps (_mm512_sub_ps (x, mean), rstd);
+            if (j->raw != NULL)
+              store_bf16 (j->raw + at, x, len[s] - ch);
+            v = _mm512_fmadd_ps (
+                v, _mm512_maskz_loadu_ps (k, j->weight + off[s] + ch),
+                _mm512_maskz_loadu_ps (k, j->bias + off[s] + ch));
+            store_bf16 (j->act + at, silu16 (v), len[s] - ch);
+          }
     }
 }
 
@@ -170,12 +179,26 @@ void
 gd_nhwc_norm_silu_bf16 (const float *x, int c, size_t n_pixels,
                         const float *weight, const float *bias, uint16_t *act)
 {
-  nhwc_job j = {
-    .x = x, .c = c, .n = n_pixels, .weight = weight, .bias = bias, .act = act
-  };
+  gd_nhwc_cat_norm_silu_bf16 (x, c, NULL, 0, n_pixels, weight, bias, act, NULL);
+}
 
-  GD_ASSERT (c > 0);
-  gd_parallel_run (norm_task, &j, threads_for (n_pixels * (size_t)c));
+void
+gd_nhwc_cat_norm_silu_bf16 (const float *a, int ca, const float *b, int cb,
+                            size_t n_pixels, const float *weight,
+                            const float *bias, uint16_t *act, uint16_t *raw)
+{
+  nhwc_job j = { .x = a,
+                 .c = ca,
+                 .b = b,
+                 .cb = b ? cb : 0,
+                 .n = n_pixels,
+                 .weight = weight,
+                 .bias = bias,
+                 .act = act,
+                 .raw = raw };
+
+  GD_ASSERT (ca > 0 && (b == NULL || cb > 0));
+  gd_parallel_run (norm_task, &j, threads_for (n_pixels * (size_t)(ca + j.cb)));
 }
 
 NHWC_AVX512 static void

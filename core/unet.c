@@ -879,10 +879,10 @@ gd_model_fast_bytes (const gd_model *model, int width, int height)
   if (plan_work (model, ph, pw, pw != width || ph != height, &plan) != 0)
     return 0.0;
   /* The largest convolution input is at most a concatenation buffer:
-     BF16 NHWC (one buffer), or FP32 in, out and upsampled (the per-call
-     reorders); the weights once more, in BF16. */
+     BF16 NHWC (two buffers: normalised and raw), or FP32 in, out and
+     upsampled (the per-call reorders); the weights once more, in BF16. */
   if (strstr (kind, "bf16") != NULL)
-    return 2.0 * (double)plan.cat + 2.0 * (double)model->info.n_params;
+    return 4.0 * (double)plan.cat + 2.0 * (double)model->info.n_params;
   return 12.0 * (double)plan.cat + 4.0 * (double)model->info.n_params;
 }
 
@@ -934,8 +934,8 @@ conv_run (const gd_conv_params *c, const float *x, int h, int w, int stride,
   double t0 = mono_seconds ();
 
   if (wb->fast == NULL
-      || gd_conv_fast_run (wb->fast, x, c->cin, h, w, upsample, c->weight,
-                           bias, c->cout, c->ksize, stride, y, accumulate)
+      || gd_conv_fast_run (wb->fast, x, c->cin, h, w, upsample, c->weight, bias,
+                           c->cout, c->ksize, stride, y, accumulate)
              != 0)
     gd_conv2d (x, c->cin, h, w, upsample, c->weight, bias, c->cout, c->ksize,
                stride, y, accumulate, wb->col, wb->col_floats);
@@ -1034,27 +1034,35 @@ conv_nhwc (const gd_conv_params *c, const uint16_t *act, int h, int w,
   return rc;
 }
 
+/* model.py ResBlock.forward on [x; xb] (xb: a skip to concatenate, or
+ * NULL), without forming the concatenation: the fused norm reads both and
+ * also writes the BF16 input of the skip convolution. */
 static int
-resblock_nhwc (const gd_resblock *b, const float *x, int h, int w,
-               float *out, const work_bufs *wb)
+resblock_nhwc (const gd_resblock *b, const float *x, const float *xb, int cb,
+               int h, int w, float *out, const work_bufs *wb)
 {
   const size_t px = (size_t)h * (size_t)w;
-  uint16_t *act = gd_conv_fast_act_buffer (wb->fast, (size_t)b->cin * px);
+  const int cx = xb != NULL ? b->cin - cb : b->cin;
+  uint16_t *act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)b->cin * px);
+  uint16_t *raw
+      = b->has_skip ? gd_conv_fast_act_buffer (wb->fast, 1, (size_t)b->cin * px)
+                    : NULL;
 
-  if (act == NULL)
+  GD_ASSERT (xb == NULL || (b->has_skip && cx > 0));
+  if (act == NULL || (b->has_skip && raw == NULL))
     return -1;
+  gd_nhwc_cat_norm_silu_bf16 (x, cx, xb, cb, px, b->norm1.weight, b->norm1.bias,
+                              act, raw);
   if (b->has_skip)
     {
-      gd_nhwc_to_bf16 (x, (size_t)b->cin * px, act);
-      if (conv_nhwc (&b->skip, act, h, w, 1, b->skip.bias, out, 0, wb) != 0)
+      if (conv_nhwc (&b->skip, raw, h, w, 1, b->skip.bias, out, 0, wb) != 0)
         return -1;
     }
   else
     memcpy (out, x, (size_t)b->cin * px * sizeof *out);
-  gd_nhwc_norm_silu_bf16 (x, b->cin, px, b->norm1.weight, b->norm1.bias, act);
   if (conv_nhwc (&b->conv1, act, h, w, 1, b->bias1, wb->hidden, 0, wb) != 0)
     return -1;
-  act = gd_conv_fast_act_buffer (wb->fast, (size_t)b->cout * px);
+  act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)b->cout * px);
   if (act == NULL)
     return -1;
   gd_nhwc_norm_silu_bf16 (wb->hidden, b->cout, px, b->norm2.weight,
@@ -1078,7 +1086,7 @@ forward_nhwc (gd_model *m, const float *x_in, int ph, int pw,
     return -1;
   cur = m->work + plan->skips;
   other = cur + plan->cat;
-  act = gd_conv_fast_act_buffer (wb->fast, (size_t)info->in_channels * full);
+  act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)info->in_channels * full);
   if (act == NULL)
     return -1;
   gd_planar_to_nhwc_bf16 (x_in, info->in_channels, full, act);
@@ -1098,7 +1106,9 @@ forward_nhwc (gd_model *m, const float *x_in, int ph, int pw,
       for (i = 0; i < n_res; i++)
         {
           const gd_resblock *b = &m->down_res[level * n_res + i];
-          if (resblock_nhwc (b, skip_at[n_skip - 1], h, w, skip_next, wb) != 0)
+          if (resblock_nhwc (b, skip_at[n_skip - 1], NULL, 0, h, w, skip_next,
+                             wb)
+              != 0)
             return -1;
           skip_at[n_skip] = skip_next;
           skip_ch[n_skip++] = b->cout;
@@ -1107,7 +1117,7 @@ forward_nhwc (gd_model *m, const float *x_in, int ph, int pw,
       if (level < n_levels - 1)
         {
           const gd_conv_params *c = &m->down[level];
-          act = gd_conv_fast_act_buffer (wb->fast, (size_t)c->cin * px);
+          act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)c->cin * px);
           if (act == NULL)
             return -1;
           gd_nhwc_to_bf16 (skip_at[n_skip - 1], (size_t)c->cin * px, act);
@@ -1121,8 +1131,9 @@ forward_nhwc (gd_model *m, const float *x_in, int ph, int pw,
     }
   {
     int h = ph >> (n_levels - 1), w = pw >> (n_levels - 1);
-    if (resblock_nhwc (&m->mid[0], skip_at[n_skip - 1], h, w, cur, wb) != 0
-        || resblock_nhwc (&m->mid[1], cur, h, w, other, wb) != 0)
+    if (resblock_nhwc (&m->mid[0], skip_at[n_skip - 1], NULL, 0, h, w, cur, wb)
+            != 0
+        || resblock_nhwc (&m->mid[1], cur, NULL, 0, h, w, other, wb) != 0)
       return -1;
     swap = cur, cur = other, other = swap;
     ch = m->mid[1].cout;
@@ -1136,16 +1147,17 @@ forward_nhwc (gd_model *m, const float *x_in, int ph, int pw,
           const gd_resblock *b = &m->up_res[level * (n_res + 1) + i];
           n_skip--;
           GD_ASSERT (n_skip >= 0 && ch + skip_ch[n_skip] == b->cin);
-          gd_nhwc_concat (cur, ch, skip_at[n_skip], skip_ch[n_skip], px,
-                          other);
-          if (resblock_nhwc (b, other, h, w, cur, wb) != 0)
+          if (resblock_nhwc (b, cur, skip_at[n_skip], skip_ch[n_skip], h, w,
+                             other, wb)
+              != 0)
             return -1;
+          swap = cur, cur = other, other = swap;
           ch = b->cout;
         }
       if (level > 0)
         {
           const gd_conv_params *c = &m->up[level];
-          act = gd_conv_fast_act_buffer (wb->fast, (size_t)ch * 4 * px);
+          act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)ch * 4 * px);
           if (act == NULL)
             return -1;
           gd_nhwc_upsample2_bf16 (cur, ch, h, w, act);
@@ -1156,7 +1168,7 @@ forward_nhwc (gd_model *m, const float *x_in, int ph, int pw,
         }
     }
   GD_ASSERT (n_skip == 0);
-  act = gd_conv_fast_act_buffer (wb->fast, (size_t)ch * full);
+  act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)ch * full);
   if (act == NULL)
     return -1;
   gd_nhwc_norm_silu_bf16 (cur, ch, full, m->norm_out.weight, m->norm_out.bias,

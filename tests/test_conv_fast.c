@@ -237,6 +237,43 @@ test_nhwc_kernels (void)
                && cat[p * (c + cb) + ch]
                       == (ch < c ? nhwc[p * c + ch] : b[p * cb + ch - c]);
       check (ok, "NHWC concatenation");
+
+      /* The norm of [nhwc; b] without forming it, and its raw copy. */
+      {
+        uint16_t *raw = malloc ((size_t)(c + cb) * px * sizeof *raw);
+        float *wc = rand_buf ((size_t)(c + cb), 1.0f);
+        float *bc = rand_buf ((size_t)(c + cb), 1.0f);
+        uint16_t *act2 = malloc ((size_t)(c + cb) * px * sizeof *act2);
+        const int cc = c + cb;
+
+        gd_nhwc_cat_norm_silu_bf16 (nhwc, c, b, cb, px, wc, bc, act2, raw);
+        ok = 1;
+        for (p = 0; p < px; p++)
+          {
+            const float *xp = cat + p * cc;
+            double mean = 0, var = 0, rstd;
+            for (ch = 0; ch < cc; ch++)
+              mean += xp[ch];
+            mean /= cc;
+            for (ch = 0; ch < cc; ch++)
+              var += (xp[ch] - mean) * (xp[ch] - mean);
+            rstd = 1.0 / sqrt (var / cc + 1e-5);
+            for (ch = 0; ch < cc; ch++)
+              {
+                double v = (xp[ch] - mean) * rstd * wc[ch] + bc[ch];
+                ok = ok
+                     && bf16_close (act2[p * cc + ch], v / (1.0 + exp (-v)),
+                                    1e-5)
+                     && bf16_close (raw[p * cc + ch], xp[ch], 0);
+              }
+          }
+        check (ok, "NHWC norm + SiLU of a concatenation (37 + 20 channels) "
+                   "and its raw BF16 copy");
+        free (raw);
+        free (wc);
+        free (bc);
+        free (act2);
+      }
     }
   gd_set_threads (0);
   free (x);
