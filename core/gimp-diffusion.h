@@ -227,11 +227,11 @@ void gd_set_threads (int n);
 
 /* How the convolutions run.  EXACT: FP32 through OpenBLAS, golden-tested
  * against PyTorch, the same bits on every OpenBLAS kernel set.  FAST:
- * oneDNN's kernels for this CPU (BF16 products with FP32 sums on AMX or
- * AVX512_BF16, FP32 on AVX-512 and AVX2; the environment variable
- * GD_MAX_ISA=avx2|avx512|avx512_bf16|amx caps the ISA), other bits within
- * the deviation docs/benchmarks/performance.md measures; where this build
- * or CPU has no fast path it runs EXACT. */
+ * oneDNN's BF16 convolutions (FP32 sums) on AMX or AVX512_BF16, other bits
+ * within the deviation docs/benchmarks/performance.md measures; where this
+ * build or CPU has no such kernels (or GD_MAX_ISA=avx2|avx512 caps the ISA
+ * below them) it runs EXACT, which measured faster than oneDNN's FP32
+ * kernels there. */
 typedef enum
 {
   GD_PRECISION_EXACT = 0,
@@ -245,8 +245,8 @@ gd_precision gd_model_get_precision (const gd_model *model);
 const char *gd_precision_name (gd_precision precision);
 int gd_precision_from_name (const char *name);
 
-/* What FAST runs on this CPU ("amx bf16", "avx512_bf16 bf16",
- * "avx512 fp32", "avx2 fp32"), or NULL where FAST is EXACT. */
+/* What FAST runs on this CPU ("amx bf16", "avx512_bf16 bf16"), or NULL
+ * where FAST is EXACT. */
 const char *gd_fast_path_kind (void);
 
 /* ---------------------------------------------------------------- images */

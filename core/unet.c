@@ -547,7 +547,11 @@ gd_precision_from_name (const char *name)
 const char *
 gd_fast_path_kind (void)
 {
-  return gd_conv_fast_kind ();
+  const char *kind = gd_conv_fast_kind ();
+
+  /* What the network runs: the BF16 NHWC pass, else exact (see
+     gd_model_eps). */
+  return kind != NULL && strstr (kind, "bf16") != NULL ? kind : NULL;
 }
 
 /* Floats for the timestep embedding and every block's bias1. */
@@ -871,19 +875,18 @@ gd_model_fast_bytes (const gd_model *model, int width, int height)
   int pw, ph;
   work_plan plan;
 
-  if (model->precision != GD_PRECISION_FAST || kind == NULL || width < 1
+  if (model->precision != GD_PRECISION_FAST || kind == NULL
+      || strstr (kind, "bf16") == NULL || width < 1
       || height < 1 || width > INT_MAX - f || height > INT_MAX - f)
     return 0.0;
   pw = (width + f - 1) / f * f;
   ph = (height + f - 1) / f * f;
   if (plan_work (model, ph, pw, pw != width || ph != height, &plan) != 0)
     return 0.0;
-  /* The largest convolution input is at most a concatenation buffer:
-     BF16 NHWC (two buffers: normalised and raw), or FP32 in, out and
-     upsampled (the per-call reorders); the weights once more, in BF16. */
-  if (strstr (kind, "bf16") != NULL)
-    return 4.0 * (double)plan.cat + 2.0 * (double)model->info.n_params;
-  return 12.0 * (double)plan.cat + 4.0 * (double)model->info.n_params;
+  /* The largest convolution input is at most a concatenation buffer, in
+     BF16 NHWC (two buffers: normalised and raw); the weights once more, in
+     BF16. */
+  return 4.0 * (double)plan.cat + 2.0 * (double)model->info.n_params;
 }
 
 size_t
@@ -1254,7 +1257,12 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
     {
       if (m->fast == NULL)
         m->fast = gd_conv_fast_new (); /* NULL: no fast path, run exact */
-      wb.fast = m->fast;
+      /* Only where the BF16 NHWC pass runs: oneDNN's FP32 kernels with a
+         reorder in and out of each convolution (AVX2, AVX-512 without
+         BF16) measured slower than the exact pass (512x512, 2 threads:
+         2.34 s against 1.71 s capped at AVX2), so FAST is EXACT there. */
+      if (gd_conv_fast_has_nhwc (m->fast))
+        wb.fast = m->fast;
     }
   n_res = info->n_res_blocks;
   n_levels = info->n_levels;
