@@ -225,6 +225,30 @@ int gd_model_eps (gd_model *model, const float *x_t, int width, int height,
  * kernels run their own threads and put OpenBLAS at one thread. */
 void gd_set_threads (int n);
 
+/* How the convolutions run.  EXACT: FP32 through OpenBLAS, golden-tested
+ * against PyTorch, the same bits on every OpenBLAS kernel set.  FAST:
+ * oneDNN's BF16 convolutions (FP32 sums) on AMX or AVX512_BF16, other bits
+ * within the deviation docs/benchmarks/performance.md measures; where this
+ * build or CPU has no such kernels (or GD_MAX_ISA=avx2|avx512 caps the ISA
+ * below them) it runs EXACT, which measured faster than oneDNN's FP32
+ * kernels there. */
+typedef enum
+{
+  GD_PRECISION_EXACT = 0,
+  GD_PRECISION_FAST = 1
+} gd_precision;
+
+void gd_model_set_precision (gd_model *model, gd_precision precision);
+gd_precision gd_model_get_precision (const gd_model *model);
+
+/* "exact" / "fast" and back (-1 for an unknown name). */
+const char *gd_precision_name (gd_precision precision);
+int gd_precision_from_name (const char *name);
+
+/* What FAST runs on this CPU ("amx bf16", "avx512_bf16 bf16"), or NULL
+ * where FAST is EXACT. */
+const char *gd_fast_path_kind (void);
+
 /* ---------------------------------------------------------------- images */
 
 /* Interleaved float pixels, sRGB-encoded, 0..1.  channels: 1 (gray) or 3
@@ -318,6 +342,8 @@ typedef struct
                            tool's, gd_tool_defaults.fill) */
   size_t memory_budget; /* bytes the network may use; 0 = default */
   int tile_size;        /* 0: chosen from memory_budget */
+  gd_precision precision; /* the convolutions (default EXACT; see
+                             gd_model_set_precision) */
   int origin_x;         /* where `in` sits in the whole image, so that noise */
   int origin_y;         /* keyed by pixel is the same for a crop (preview) */
   gd_progress_fn progress; /* (done, total); may be NULL */

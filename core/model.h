@@ -16,4 +16,15 @@ size_t gd_model_work_floats (const gd_model *model, int width, int height);
 /* Floats of workspace the model holds now (the largest pass so far). */
 size_t gd_model_work_allocated (const gd_model *model);
 
+/* Bytes the fast path holds beyond the workspace on width x height (its
+ * activation buffer and reordered weights; oneDNN's scratchpad aside), 0
+ * when the model runs exact. */
+double gd_model_fast_bytes (const gd_model *model, int width, int height);
+
+/* Seconds spent in convolutions and in whole passes since the last reset
+ * (tests/bench/bench_network's breakdown). */
+void gd_model_profile_reset (gd_model *model);
+void gd_model_profile_get (const gd_model *model, double *conv_seconds,
+                           double *total_seconds);
+
 #endif /* GD_MODEL_H */

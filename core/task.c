@@ -39,6 +39,7 @@ gd_task_params_init (gd_task_params *p)
   }
   p->memory_budget = 0;
   p->tile_size = 0;
+  p->precision = GD_PRECISION_EXACT;
   p->progress = NULL;
   p->progress_data = NULL;
   p->task_progress = NULL;

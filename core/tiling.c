@@ -40,7 +40,8 @@ gd_tiling_tile_bytes (const gd_model *model, int tile_w, int tile_h)
 
   if (work == 0.0)
     return HUGE_VAL;
-  return 4.0 * (work + 2.0 * 3 * tile_w * (double)tile_h);
+  return 4.0 * (work + 2.0 * 3 * tile_w * (double)tile_h)
+         + gd_model_fast_bytes (model, tile_w, tile_h);
 }
 
 /* One axis: n tiles of stride + overlap (the last one cut at `size`). */
@@ -177,6 +178,7 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
   memset (net, 0, sizeof *net);
   net->model = model;
   net->p = p;
+  gd_model_set_precision (model, p->precision);
   net->channels = info->in_channels;
   net->ensemble = p->ensemble;
   if (!gd_net_ensemble_is_valid (net->ensemble))

@@ -7,6 +7,7 @@
  * image size and cached in the model between calls.
  */
 #include "gimp-diffusion.h"
+#include "conv-fast.h"
 #include "json.h"
 #include "model.h"
 #include "ops.h"
@@ -15,9 +16,11 @@
 #include <limits.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #ifndef GD_MODEL_DIR
 #define GD_MODEL_DIR "models"
@@ -91,6 +94,10 @@ struct gd_model
 
   float *work; /* forward-pass workspace, cached between calls */
   size_t work_floats;
+
+  gd_precision precision;
+  gd_conv_fast *fast; /* the fast path's primitives, made on first use */
+  double conv_seconds, total_seconds; /* profile (model.h) */
 };
 
 /* ---------------------------------------------------------------- loading */
@@ -505,7 +512,46 @@ gd_model_free (gd_model *model)
   free (model->up_res);
   free (model->vectors);
   free (model->work);
+  gd_conv_fast_free (model->fast);
   free (model);
+}
+
+void
+gd_model_set_precision (gd_model *model, gd_precision precision)
+{
+  model->precision = precision;
+}
+
+gd_precision
+gd_model_get_precision (const gd_model *model)
+{
+  return model->precision;
+}
+
+const char *
+gd_precision_name (gd_precision precision)
+{
+  return precision == GD_PRECISION_FAST ? "fast" : "exact";
+}
+
+int
+gd_precision_from_name (const char *name)
+{
+  if (name != NULL && strcmp (name, "exact") == 0)
+    return GD_PRECISION_EXACT;
+  if (name != NULL && strcmp (name, "fast") == 0)
+    return GD_PRECISION_FAST;
+  return -1;
+}
+
+const char *
+gd_fast_path_kind (void)
+{
+  const char *kind = gd_conv_fast_kind ();
+
+  /* What the network runs: the BF16 NHWC pass, else exact (see
+     gd_model_eps). */
+  return kind != NULL && strstr (kind, "bf16") != NULL ? kind : NULL;
 }
 
 /* Floats for the timestep embedding and every block's bias1. */
@@ -821,6 +867,28 @@ gd_model_work_floats (const gd_model *model, int width, int height)
   return plan.total;
 }
 
+double
+gd_model_fast_bytes (const gd_model *model, int width, int height)
+{
+  const int f = model->info.downsample_factor;
+  const char *kind = gd_conv_fast_kind ();
+  int pw, ph;
+  work_plan plan;
+
+  if (model->precision != GD_PRECISION_FAST || kind == NULL
+      || strstr (kind, "bf16") == NULL || width < 1
+      || height < 1 || width > INT_MAX - f || height > INT_MAX - f)
+    return 0.0;
+  pw = (width + f - 1) / f * f;
+  ph = (height + f - 1) / f * f;
+  if (plan_work (model, ph, pw, pw != width || ph != height, &plan) != 0)
+    return 0.0;
+  /* The largest convolution input is at most a concatenation buffer, in
+     BF16 NHWC (two buffers: normalised and raw); the weights once more, in
+     BF16. */
+  return 4.0 * (double)plan.cat + 2.0 * (double)model->info.n_params;
+}
+
 size_t
 gd_model_work_allocated (const gd_model *model)
 {
@@ -834,15 +902,47 @@ typedef struct
   size_t scratch_floats;
   float *col;
   size_t col_floats;
+  gd_conv_fast *fast; /* NULL: the exact path */
+  double *conv_seconds;
 } work_bufs;
+
+static double
+mono_seconds (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void
+gd_model_profile_reset (gd_model *model)
+{
+  model->conv_seconds = model->total_seconds = 0;
+}
+
+void
+gd_model_profile_get (const gd_model *model, double *conv_seconds,
+                      double *total_seconds)
+{
+  *conv_seconds = model->conv_seconds;
+  *total_seconds = model->total_seconds;
+}
 
 static void
 conv_run (const gd_conv_params *c, const float *x, int h, int w, int stride,
           int upsample, const float *bias, float *y, int accumulate,
           const work_bufs *wb)
 {
-  gd_conv2d (x, c->cin, h, w, upsample, c->weight, bias, c->cout, c->ksize,
-             stride, y, accumulate, wb->col, wb->col_floats);
+  double t0 = mono_seconds ();
+
+  if (wb->fast == NULL
+      || gd_conv_fast_run (wb->fast, x, c->cin, h, w, upsample, c->weight, bias,
+                           c->cout, c->ksize, stride, y, accumulate)
+             != 0)
+    gd_conv2d (x, c->cin, h, w, upsample, c->weight, bias, c->cout, c->ksize,
+               stride, y, accumulate, wb->col, wb->col_floats);
+  *wb->conv_seconds += mono_seconds () - t0;
 }
 
 /* model.py ResBlock.forward.  out must not overlap x.  If x_mutable, x is
@@ -917,6 +1017,172 @@ model_embed (gd_model *m, double t)
     block_bias (&m->up_res[i], m->temb_act);
 }
 
+/* ------------------------------------------------ the fast NHWC pass
+ * The same network with activations in FP32 NHWC and BF16 NHWC inputs for
+ * oneDNN's convolutions (conv-fast.h): no reorder between layers, norm and
+ * SiLU fused with the conversion.  Same workspace plan (the tensors have
+ * the same sizes in either layout) plus the cache's BF16 buffer.  -1 when
+ * a convolution cannot run: the caller then runs the exact pass. */
+
+static int
+conv_nhwc (const gd_conv_params *c, const uint16_t *act, int h, int w,
+           int stride, const float *bias, float *y, int accumulate,
+           const work_bufs *wb)
+{
+  double t0 = mono_seconds ();
+  int rc = gd_conv_fast_nhwc (wb->fast, act, c->cin, h, w, c->weight, bias,
+                              c->cout, c->ksize, stride, y, accumulate);
+
+  *wb->conv_seconds += mono_seconds () - t0;
+  return rc;
+}
+
+/* model.py ResBlock.forward on [x; xb] (xb: a skip to concatenate, or
+ * NULL), without forming the concatenation: the fused norm reads both and
+ * also writes the BF16 input of the skip convolution. */
+static int
+resblock_nhwc (const gd_resblock *b, const float *x, const float *xb, int cb,
+               int h, int w, float *out, const work_bufs *wb)
+{
+  const size_t px = (size_t)h * (size_t)w;
+  const int cx = xb != NULL ? b->cin - cb : b->cin;
+  uint16_t *act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)b->cin * px);
+  uint16_t *raw
+      = b->has_skip ? gd_conv_fast_act_buffer (wb->fast, 1, (size_t)b->cin * px)
+                    : NULL;
+
+  GD_ASSERT (xb == NULL || (b->has_skip && cx > 0));
+  if (act == NULL || (b->has_skip && raw == NULL))
+    return -1;
+  gd_nhwc_cat_norm_silu_bf16 (x, cx, xb, cb, px, b->norm1.weight, b->norm1.bias,
+                              act, raw);
+  if (b->has_skip)
+    {
+      if (conv_nhwc (&b->skip, raw, h, w, 1, b->skip.bias, out, 0, wb) != 0)
+        return -1;
+    }
+  else
+    memcpy (out, x, (size_t)b->cin * px * sizeof *out);
+  if (conv_nhwc (&b->conv1, act, h, w, 1, b->bias1, wb->hidden, 0, wb) != 0)
+    return -1;
+  act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)b->cout * px);
+  if (act == NULL)
+    return -1;
+  gd_nhwc_norm_silu_bf16 (wb->hidden, b->cout, px, b->norm2.weight,
+                          b->norm2.bias, act);
+  return conv_nhwc (&b->conv2, act, h, w, 1, b->conv2.bias, out, 1, wb);
+}
+
+/* eps_hat (planar, ph x pw) for x_in (planar, ph x pw). */
+static int
+forward_nhwc (gd_model *m, const float *x_in, int ph, int pw,
+              const work_plan *plan, const work_bufs *wb, float *out)
+{
+  const gd_model_info *info = &m->info;
+  const int n_res = info->n_res_blocks, n_levels = info->n_levels;
+  const size_t full = (size_t)ph * (size_t)pw;
+  float *skip_at[MAX_SKIPS], *skip_next, *cur, *other, *swap;
+  int skip_ch[MAX_SKIPS], n_skip, ch, level, i;
+  uint16_t *act;
+
+  if ((size_t)info->in_channels * full > plan->cat)
+    return -1;
+  cur = m->work + plan->skips;
+  other = cur + plan->cat;
+  act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)info->in_channels * full);
+  if (act == NULL)
+    return -1;
+  gd_planar_to_nhwc_bf16 (x_in, info->in_channels, full, act);
+  skip_next = m->work;
+  skip_at[0] = skip_next;
+  skip_ch[0] = info->base_channels;
+  if (conv_nhwc (&m->conv_in, act, ph, pw, 1, m->conv_in.bias, skip_at[0], 0,
+                 wb)
+      != 0)
+    return -1;
+  skip_next += round_up ((size_t)skip_ch[0] * full);
+  n_skip = 1;
+  for (level = 0; level < n_levels; level++)
+    {
+      int h = ph >> level, w = pw >> level;
+      size_t px = (size_t)h * (size_t)w;
+      for (i = 0; i < n_res; i++)
+        {
+          const gd_resblock *b = &m->down_res[level * n_res + i];
+          if (resblock_nhwc (b, skip_at[n_skip - 1], NULL, 0, h, w, skip_next,
+                             wb)
+              != 0)
+            return -1;
+          skip_at[n_skip] = skip_next;
+          skip_ch[n_skip++] = b->cout;
+          skip_next += round_up ((size_t)b->cout * px);
+        }
+      if (level < n_levels - 1)
+        {
+          const gd_conv_params *c = &m->down[level];
+          act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)c->cin * px);
+          if (act == NULL)
+            return -1;
+          gd_nhwc_to_bf16 (skip_at[n_skip - 1], (size_t)c->cin * px, act);
+          if (conv_nhwc (c, act, h, w, 2, c->bias, skip_next, 0, wb) != 0)
+            return -1;
+          skip_at[n_skip] = skip_next;
+          skip_ch[n_skip++] = c->cout;
+          skip_next
+              += round_up ((size_t)c->cout * (size_t)(h / 2) * (size_t)(w / 2));
+        }
+    }
+  {
+    int h = ph >> (n_levels - 1), w = pw >> (n_levels - 1);
+    if (resblock_nhwc (&m->mid[0], skip_at[n_skip - 1], NULL, 0, h, w, cur, wb)
+            != 0
+        || resblock_nhwc (&m->mid[1], cur, NULL, 0, h, w, other, wb) != 0)
+      return -1;
+    swap = cur, cur = other, other = swap;
+    ch = m->mid[1].cout;
+  }
+  for (level = n_levels - 1; level >= 0; level--)
+    {
+      int h = ph >> level, w = pw >> level;
+      size_t px = (size_t)h * (size_t)w;
+      for (i = 0; i <= n_res; i++)
+        {
+          const gd_resblock *b = &m->up_res[level * (n_res + 1) + i];
+          n_skip--;
+          GD_ASSERT (n_skip >= 0 && ch + skip_ch[n_skip] == b->cin);
+          if (resblock_nhwc (b, cur, skip_at[n_skip], skip_ch[n_skip], h, w,
+                             other, wb)
+              != 0)
+            return -1;
+          swap = cur, cur = other, other = swap;
+          ch = b->cout;
+        }
+      if (level > 0)
+        {
+          const gd_conv_params *c = &m->up[level];
+          act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)ch * 4 * px);
+          if (act == NULL)
+            return -1;
+          gd_nhwc_upsample2_bf16 (cur, ch, h, w, act);
+          if (conv_nhwc (c, act, 2 * h, 2 * w, 1, c->bias, other, 0, wb) != 0)
+            return -1;
+          swap = cur, cur = other, other = swap;
+          ch = c->cout;
+        }
+    }
+  GD_ASSERT (n_skip == 0);
+  act = gd_conv_fast_act_buffer (wb->fast, 0, (size_t)ch * full);
+  if (act == NULL)
+    return -1;
+  gd_nhwc_norm_silu_bf16 (cur, ch, full, m->norm_out.weight, m->norm_out.bias,
+                          act);
+  if (conv_nhwc (&m->conv_out, act, ph, pw, 1, m->conv_out.bias, other, 0, wb)
+      != 0)
+    return -1;
+  gd_nhwc_to_planar (other, info->in_channels, full, out);
+  return 0;
+}
+
 int
 gd_model_eps (gd_model *model, const float *x_t, int width, int height,
               double t, float *eps_hat, gd_error *err)
@@ -926,6 +1192,7 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
   int f, ph, pw, pad, n_levels, n_res, level, i, n_skip = 0;
   work_plan plan;
   work_bufs wb;
+  double t_start;
   float *skip_at[MAX_SKIPS], *skip_next, *cur, *other, *swap, *out;
   int skip_ch[MAX_SKIPS], ch;
   const float *x_in;
@@ -983,6 +1250,20 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
   wb.scratch_floats = plan.scratch;
   wb.col = wb.scratch + plan.scratch;
   wb.col_floats = plan.col;
+  wb.fast = NULL;
+  wb.conv_seconds = &m->conv_seconds;
+  t_start = mono_seconds ();
+  if (m->precision == GD_PRECISION_FAST)
+    {
+      if (m->fast == NULL)
+        m->fast = gd_conv_fast_new (); /* NULL: no fast path, run exact */
+      /* Only where the BF16 NHWC pass runs: oneDNN's FP32 kernels with a
+         reorder in and out of each convolution (AVX2, AVX-512 without
+         BF16) measured slower than the exact pass (512x512, 2 threads:
+         2.34 s against 1.71 s capped at AVX2), so FAST is EXACT there. */
+      if (gd_conv_fast_has_nhwc (m->fast))
+        wb.fast = m->fast;
+    }
   n_res = info->n_res_blocks;
   n_levels = info->n_levels;
 
@@ -996,6 +1277,11 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
     }
   else
     x_in = x_t;
+
+  out = pad ? wb.col + plan.col + plan.in_pad : eps_hat;
+  if (wb.fast != NULL && gd_conv_fast_has_nhwc (wb.fast)
+      && forward_nhwc (m, x_in, ph, pw, &plan, &wb, out) == 0)
+    goto crop;
 
   /* Down: every output is kept (model.py's hs), in consecutive slots;
      blocks read their input from the previous slot and write the next. */
@@ -1069,10 +1355,11 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
 
   gd_channel_norm_silu (cur, ch, (size_t)ph * (size_t)pw, m->norm_out.weight,
                         m->norm_out.bias, cur);
-  out = pad ? wb.col + plan.col + plan.in_pad : eps_hat;
   conv_run (&m->conv_out, cur, ph, pw, 1, 0, m->conv_out.bias, out, 0, &wb);
+crop:
   if (pad)
     gd_crop (out, info->in_channels, ph, pw, height, width, eps_hat);
+  m->total_seconds += mono_seconds () - t_start;
 
   n_out = (size_t)info->in_channels * (size_t)width * (size_t)height;
   for (k = 0; k < n_out; k++)

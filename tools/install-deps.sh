@@ -4,13 +4,16 @@
 # archive has: GIMP 3 (gimp, libgimp-3.0-dev) where it exists (Debian 13
 # and later), GIMP 2.10 (libgimp2.0-dev) otherwise (Debian 12); meson then builds the plug-in for it (-Dgimp=auto).  clang-14 and
 # libclang-rt-14-dev build the fuzzers (tools/fuzz.sh), valgrind checks the
-# CLI for memory errors and leaks (tests/robustness).
+# CLI for memory errors and leaks (tests/robustness).  libdnnl-dev gives
+# the convolutions' fast path (--precision fast; optional: the build and
+# every test pass without it).
 set -euo pipefail
 
 packages=(
   meson ninja-build pkg-config gcc libc6-dev
   libopenblas-dev libpng-dev
   libgegl-dev
+  libdnnl-dev  # optional: the fast path (core/conv-fast.c)
   python3 python3-numpy python3-pil python3-torch
   gettext
   valgrind

@@ -111,6 +111,10 @@ usage (FILE *out)
       "                      done in tiles (default: 512)\n"
       "  --tile N            tile side in pixels (default: from --memory)\n"
       "  --threads N         worker threads, 0 = all cores (default: 0)\n"
+      "  --precision exact|fast\n"
+      "                      convolutions in FP32 as the reference (exact,\n"
+      "                      the default) or in BF16 where this CPU has\n"
+      "                      it (fast: AMX, AVX512_BF16; else exact)\n"
       "  -q, --quiet         no progress line\n"
       "  -h, --help          this help\n"
       "  --version           the version\n"
@@ -381,6 +385,7 @@ parse_args (int argc, char **argv, cli_args *a)
     OPT_MEMORY,
     OPT_TILE,
     OPT_THREADS,
+    OPT_PRECISION,
     OPT_VERSION
   };
   static const struct option options[]
@@ -403,6 +408,7 @@ parse_args (int argc, char **argv, cli_args *a)
           { "memory", required_argument, NULL, OPT_MEMORY },
           { "tile", required_argument, NULL, OPT_TILE },
           { "threads", required_argument, NULL, OPT_THREADS },
+          { "precision", required_argument, NULL, OPT_PRECISION },
           { "quiet", no_argument, NULL, 'q' },
           { "help", no_argument, NULL, 'h' },
           { "version", no_argument, NULL, OPT_VERSION },
@@ -521,6 +527,12 @@ parse_args (int argc, char **argv, cli_args *a)
         if (parse_long (optarg, 0, 1024, &a->threads) != 0)
           return usage_error ("--threads '%s': expected an integer 0..1024",
                               optarg);
+        break;
+      case OPT_PRECISION:
+        if (gd_precision_from_name (optarg) < 0)
+          return usage_error ("--precision '%s': expected exact or fast",
+                              optarg);
+        p->precision = (gd_precision)gd_precision_from_name (optarg);
         break;
       case 'q':
         a->quiet = 1;
