@@ -433,20 +433,21 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
     goto done;
   e->src_bytes = fn_dnnl_memory_desc_get_size (src_md);
   e->dst_bytes = fn_dnnl_memory_desc_get_size (dst_md);
+  /* Both layouts: the primitive and its four memories; the planar one
+     adds its reorders and planar views. */
   if (fn_dnnl_primitive_create (&e->conv, pd) != dnnl_success
-      || (e->nhwc
-          && (fn_dnnl_memory_create (&e->src, src_md, fast->engine,
-                                     DNNL_MEMORY_NONE)
-                  != dnnl_success
-              || fn_dnnl_memory_create (&e->weights, wei_md, fast->engine,
-                                        DNNL_MEMORY_ALLOCATE)
-                     != dnnl_success
-              || fn_dnnl_memory_create (&e->bias, &bias_md, fast->engine,
-                                        DNNL_MEMORY_NONE)
-                     != dnnl_success
-              || fn_dnnl_memory_create (&e->dst, dst_md, fast->engine,
-                                        DNNL_MEMORY_NONE)
-                     != dnnl_success))
+      || fn_dnnl_memory_create (&e->src, src_md, fast->engine,
+                                DNNL_MEMORY_NONE)
+             != dnnl_success
+      || fn_dnnl_memory_create (&e->weights, wei_md, fast->engine,
+                                DNNL_MEMORY_ALLOCATE)
+             != dnnl_success
+      || fn_dnnl_memory_create (&e->bias, &bias_md, fast->engine,
+                                DNNL_MEMORY_NONE)
+             != dnnl_success
+      || fn_dnnl_memory_create (&e->dst, dst_md, fast->engine,
+                                DNNL_MEMORY_NONE)
+             != dnnl_success
       || (!e->nhwc
           && (reorder_create (fast, &src_plain_md, src_md, 0, &e->src_reorder)
                   != 0
@@ -455,18 +456,6 @@ entry_init (gd_conv_fast *fast, fast_entry *e)
                      != 0
               || fn_dnnl_memory_create (&e->src_plain, &src_plain_md,
                                         fast->engine, DNNL_MEMORY_NONE)
-                     != dnnl_success
-              || fn_dnnl_memory_create (&e->src, src_md, fast->engine,
-                                        DNNL_MEMORY_NONE)
-                     != dnnl_success
-              || fn_dnnl_memory_create (&e->weights, wei_md, fast->engine,
-                                        DNNL_MEMORY_ALLOCATE)
-                     != dnnl_success
-              || fn_dnnl_memory_create (&e->bias, &bias_md, fast->engine,
-                                        DNNL_MEMORY_NONE)
-                     != dnnl_success
-              || fn_dnnl_memory_create (&e->dst, dst_md, fast->engine,
-                                        DNNL_MEMORY_NONE)
                      != dnnl_success
               || fn_dnnl_memory_create (&e->dst_plain, &dst_plain_md,
                                         fast->engine, DNNL_MEMORY_NONE)
