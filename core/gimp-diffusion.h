@@ -268,16 +268,18 @@ void gd_image_free (gd_image *img);
 /* ---------------------------------------------------------------- tasks */
 
 /* Where a task is in its work, reported after every network evaluation.
- * done/total count evaluations over the whole job, tiles included. */
+ * done/total count evaluations over the whole job, tiles included (an
+ * evaluation wanted on part of the image, denoise's clip correction, counts
+ * only the tiles it runs). */
 typedef struct
 {
   int done;   /* network evaluations done so far */
   int total;  /* ... and in all */
   int step;   /* evaluation of the whole image (a sampler step, or a
                  DPM-Solver stage, or a RePaint round), 1-based */
-  int steps;  /* ... and in all: total = steps * tiles */
+  int steps;  /* ... and in all */
   int tile;   /* tile just computed, 1-based */
-  int tiles;  /* tiles per step (1 when untiled) */
+  int tiles;  /* tiles this step runs (1 when untiled) */
 } gd_progress_info;
 
 /* Return non-zero to cancel: the task then returns GD_ERR_CANCELLED and

@@ -93,39 +93,68 @@ any_clipped (const gd_image *in)
  * noise sigma_y (same scale) clipped at -1 and 1.  A first x0_hat(t*)
  * (clamped to the data's range) stands for the clean value m, and each
  * clipped value becomes E[v | v <= -1] or E[v | v >= 1] for
- * v ~ N(m, sigma_y^2), the value it most likely had before clipping;
- * task->x is left holding y so corrected (the others read again from `in`,
- * so no copy of y is kept). */
+ * v ~ N(m, sigma_y^2), the value it most likely had before clipping.
+ * The first estimate is wanted at the clipped pixels only, so the network
+ * runs only on the tiles that hold one (most photos have few), in one pass
+ * whatever the self-ensemble (gd_denoise counts it so); task->x keeps y
+ * with its clipped values so corrected. */
 static int
 correct_clipped (gd_task *task, const gd_image *in, double t_star,
                  double sigma_y, gd_error *err)
 {
   const int ch = in->channels;
-  const int ensemble = task->net.ensemble;
-  int status;
+  double abar = gd_schedule_abar_at (task->sched, t_star);
+  float scale = (float)sqrt (abar);
+  float ratio = (float)sqrt ((1.0 - abar) / abar);
+  unsigned char *want = malloc (task->plane);
+  float *x_t = malloc (task->n * sizeof (float));
+  float *eps = malloc (task->n * sizeof (float));
+  int status = GD_OK;
 
-  /* The first estimate only places the clipped values: one pass, whatever
-   * the self-ensemble (gd_denoise counts it so). */
-  task->net.ensemble = 1;
-  status = denoise_one_step (task, t_star, err);
-  task->net.ensemble = ensemble;
-  if (status != GD_OK)
-    return status;
-  for (int c = 0; c < 3; c++)
-    for (size_t i = 0; i < task->plane; i++)
-      {
-        float v = in->data[i * ch + (ch == 1 ? 0 : c)];
-        float *x = &task->x[c * task->plane + i];
-        double m = fmin (1.0, fmax (-1.0, *x));
+  if (want == NULL || x_t == NULL || eps == NULL)
+    status = gd_error_set (err, GD_ERR_NOMEM,
+                           "denoise: out of memory for a %d x %d image",
+                           task->width, task->height);
+  if (status == GD_OK)
+    {
+      for (size_t i = 0; i < task->plane; i++)
+        {
+          const float *v = &in->data[i * ch];
+          unsigned char clipped = 0;
 
-        if (v == 0.0f)
-          *x = (float)(-1.0 + gd_normal_mean_below_zero (m + 1.0, sigma_y));
-        else if (v == 1.0f)
-          *x = (float)(1.0 - gd_normal_mean_below_zero (1.0 - m, sigma_y));
-        else
-          *x = 2.0f * v - 1.0f;
-      }
-  return GD_OK;
+          for (int c = 0; c < ch; c++)
+            clipped |= v[c] == 0.0f || v[c] == 1.0f;
+          want[i] = clipped;
+        }
+      for (size_t i = 0; i < task->n; i++)
+        x_t[i] = task->x[i] * scale;
+      status = gd_net_eps_where (&task->net, x_t, t_star, want, eps, NULL, err);
+    }
+  if (status == GD_OK)
+    for (int c = 0; c < 3; c++)
+      for (size_t i = 0; i < task->plane; i++)
+        {
+          float v = in->data[i * ch + (ch == 1 ? 0 : c)];
+          size_t k = c * task->plane + i;
+          float x0;
+          double m;
+
+          if (v != 0.0f && v != 1.0f)
+            continue;
+          /* x0_hat as denoise_one_step forms it, clamped. */
+          x0 = x_t[k] / scale - ratio * eps[k];
+          m = fmin (1.0, fmax (-1.0, x0));
+          if (v == 0.0f)
+            task->x[k]
+                = (float)(-1.0 + gd_normal_mean_below_zero (m + 1.0, sigma_y));
+          else
+            task->x[k]
+                = (float)(1.0 - gd_normal_mean_below_zero (1.0 - m, sigma_y));
+        }
+  free (want);
+  free (x_t);
+  free (eps);
+  return status;
 }
 
 int

@@ -6,6 +6,7 @@
 #include "ops.h"
 
 #include <assert.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -191,6 +192,11 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
                            p->tile_size, err);
   if (status != GD_OK)
     return status;
+  if (net->evals > INT_MAX / gd_tiling_count (&net->tiling))
+    return gd_error_set (err, GD_ERR_INVALID,
+                         "too many network evaluations (%d of %d tiles)",
+                         net->evals, gd_tiling_count (&net->tiling));
+  net->passes = net->evals * gd_tiling_count (&net->tiling);
   if (gd_tiling_count (&net->tiling) > 1)
     {
       size_t side = (size_t)net->tiling.tile;
@@ -240,22 +246,21 @@ gd_net_free (gd_net *net)
   net->ens_x = net->ens_eps = NULL;
 }
 
-/* After tile `tile` (1-based) of the current evaluation: both callbacks;
- * non-zero when one of them asks to stop. */
+/* After tile `tile` (1-based) of the `tiles` the current evaluation runs:
+ * both callbacks; non-zero when one of them asks to stop. */
 static int
-net_report (gd_net *net, int tile)
+net_report (gd_net *net, int tile, int tiles)
 {
   const gd_task_params *p = net->p;
-  int tiles = gd_tiling_count (&net->tiling);
-  int done = (net->eval - 1) * tiles + tile, total = net->evals * tiles;
   int stop = 0;
 
+  net->passes_done++;
   if (p->progress != NULL)
-    stop |= p->progress (p->progress_data, done, total) != 0;
+    stop |= p->progress (p->progress_data, net->passes_done, net->passes) != 0;
   if (p->task_progress != NULL)
     {
-      gd_progress_info info
-          = { done, total, net->eval, net->evals, tile, tiles };
+      gd_progress_info info = { net->passes_done, net->passes, net->eval,
+                                net->evals,        tile,        tiles };
 
       stop |= p->task_progress (p->task_progress_data, &info) != 0;
     }
@@ -263,43 +268,62 @@ net_report (gd_net *net, int tile)
 }
 
 static int
-net_cancelled (gd_net *net, int tile, gd_error *err)
+net_cancelled (gd_net *net, gd_error *err)
 {
-  int tiles = gd_tiling_count (&net->tiling);
-
   return gd_error_set (err, GD_ERR_CANCELLED,
                        "cancelled after %d of %d network evaluations",
-                       (net->eval - 1) * tiles + tile, net->evals * tiles);
+                       net->passes_done, net->passes);
+}
+
+/* Whether tile k of `tl` holds a pixel p with want[p] != 0. */
+static int
+tile_wanted (const gd_tiling *tl, int k, const unsigned char *want)
+{
+  int tx, ty, tw, th;
+
+  gd_tiling_rect (tl, k, &tx, &ty, &tw, &th);
+  for (int j = 0; j < th; j++)
+    {
+      const unsigned char *row = want + (size_t)(ty + j) * tl->width + tx;
+
+      for (int i = 0; i < tw; i++)
+        if (row[i])
+          return 1;
+    }
+  return 0;
 }
 
 /* One evaluation of the network on the grid of net->tiling, tile by tile:
- * eps_hat for x_t (planar, channels x height x width). */
+ * eps_hat for x_t (planar, channels x height x width); with `run` (one flag
+ * a tile; NULL: all) on the flagged tiles only, `tiles` of them. */
 static int
-net_eps_grid (gd_net *net, const float *x_t, double t, float *eps_hat,
-              gd_error *err)
+net_eps_grid (gd_net *net, const float *x_t, double t, const unsigned char *run,
+              int tiles, float *eps_hat, gd_error *err)
 {
   const gd_tiling *tl = &net->tiling;
   const int width = tl->width, height = tl->height, chans = net->channels;
   const size_t plane = (size_t)width * (size_t)height;
   const size_t n = (size_t)chans * plane;
-  int tiles = gd_tiling_count (tl), k, status;
+  int count = gd_tiling_count (tl), done = 0, k, status;
 
   net->eval++;
-  if (tiles == 1)
+  if (count == 1)
     {
       status = gd_model_eps (net->model, x_t, width, height, t, eps_hat, err);
       if (status != GD_OK)
         return status;
-      return net_report (net, 1) ? net_cancelled (net, 1, err) : GD_OK;
+      return net_report (net, 1, 1) ? net_cancelled (net, err) : GD_OK;
     }
 
   /* The weights of a pixel's tiles sum to 1: accumulate into zeros. */
   memset (eps_hat, 0, n * sizeof *eps_hat);
-  for (k = 0; k < tiles; k++)
+  for (k = 0; k < count; k++)
     {
       int tx, ty, tw, th, c, i, j;
       size_t tplane;
 
+      if (run != NULL && !run[k])
+        continue;
       gd_tiling_rect (tl, k, &tx, &ty, &tw, &th);
       tplane = (size_t)tw * (size_t)th;
       for (c = 0; c < chans; c++)
@@ -327,10 +351,39 @@ net_eps_grid (gd_net *net, const float *x_t, double t, float *eps_hat,
             for (i = 0; i < tw; i++)
               dst[i] += wy * net->weight_x[i] * src[i];
           }
-      if (net_report (net, k + 1))
-        return net_cancelled (net, k + 1, err);
+      if (net_report (net, ++done, tiles))
+        return net_cancelled (net, err);
     }
   return GD_OK;
+}
+
+int
+gd_net_eps_where (gd_net *net, const float *x_t, double t,
+                  const unsigned char *want, float *eps_hat, int *ran,
+                  gd_error *err)
+{
+  int count = gd_tiling_count (&net->tiling), tiles = 0, status;
+  unsigned char *run = malloc ((size_t)count);
+
+  if (run == NULL)
+    return gd_error_set (err, GD_ERR_NOMEM, "out of memory for %d tiles",
+                         count);
+  for (int k = 0; k < count; k++)
+    tiles += run[k] = (unsigned char)tile_wanted (&net->tiling, k, want);
+  /* The tiles left out leave the job's total. */
+  net->passes -= count - tiles;
+  net->last_t = t;
+  if (ran != NULL)
+    *ran = tiles;
+  if (tiles == 0)
+    {
+      net->eval++;
+      free (run);
+      return GD_OK;
+    }
+  status = net_eps_grid (net, x_t, t, run, tiles, eps_hat, err);
+  free (run);
+  return status;
 }
 
 int
@@ -382,7 +435,8 @@ gd_net_eps (void *user_data, const float *x_t, double t, float *eps_hat,
   assert (n == (size_t)chans * plane);
   net->last_t = t;
   if (net->ensemble <= 1)
-    return net_eps_grid (net, x_t, t, eps_hat, err);
+    return net_eps_grid (net, x_t, t, NULL, gd_tiling_count (&net->tiling),
+                         eps_hat, err);
 
   /* Self-ensemble: eps_hat of each flip (and transpose) of x_t, taken back
    * to the original grid and averaged. */
@@ -402,7 +456,9 @@ gd_net_eps (void *user_data, const float *x_t, double t, float *eps_hat,
           }
       if (k & 4)
         tiling_transpose (&net->tiling);
-      status = net_eps_grid (net, net->ens_x, t, net->ens_eps, err);
+      status = net_eps_grid (net, net->ens_x, t, NULL,
+                             gd_tiling_count (&net->tiling), net->ens_eps,
+                             err);
       if (k & 4)
         tiling_transpose (&net->tiling);
       if (status != GD_OK)

@@ -72,6 +72,9 @@ typedef struct
   float *weight_y;
   int evals;     /* network evaluations of the whole grid in the job */
   int eval;      /* ... begun so far */
+  int passes;    /* tile passes in the job (an evaluation on part of the
+                    grid counts only the tiles it runs) */
+  int passes_done; /* ... done so far */
   double last_t; /* the timestep of the last evaluation */
   int ensemble;  /* p->ensemble: 1, or the flips (and transposes) whose
                     eps_hat is averaged */
@@ -98,5 +101,15 @@ void gd_net_free (gd_net *net);
  * progress callback asks to stop. */
 int gd_net_eps (void *net, const float *x_t, double t, float *eps_hat, size_t n,
                 gd_error *err);
+
+/* One of the job's one-pass evaluations (gd_net_init's `single`), run only
+ * on the tiles that hold a pixel p with want[p] != 0 (want: width x height):
+ * on every such pixel eps_hat is gd_net_eps's without self-ensemble, bit
+ * for bit (all the tiles that cover it run, blended in the same order);
+ * elsewhere it is unspecified.  The tiles left out are taken off the job's
+ * progress total.  *ran (may be NULL) gets the tiles run. */
+int gd_net_eps_where (gd_net *net, const float *x_t, double t,
+                      const unsigned char *want, float *eps_hat, int *ran,
+                      gd_error *err);
 
 #endif /* GD_TILING_H */

@@ -295,6 +295,93 @@ test_tiled_net (gd_model *model)
   free (tiled);
 }
 
+/* gd_net_eps_where: only the tiles holding a wanted pixel run, and each
+ * wanted pixel gets gd_net_eps's value bit for bit (a pixel where four
+ * tiles overlap included); the tiles left out leave the progress total. */
+static void
+test_net_where (gd_model *model)
+{
+  const int w = 300, h = 200;
+  const size_t plane = (size_t)w * h, n = 3 * plane;
+  float *x = malloc (n * sizeof *x), *all = malloc (n * sizeof *x);
+  float *part = malloc (n * sizeof *x);
+  unsigned char *want = calloc (plane, 1);
+  gd_task_params p;
+  gd_net net;
+  gd_error err;
+  probe pr = { 0, 0, 0, 1, { 0 } };
+  int count, expect = 0, ran = -1, mismatch = 0, total;
+  /* A corner pixel, one in the overlap of four tiles (found below), one
+   * in the last tile. */
+  int px[3] = { 0, 0, w - 1 }, py[3] = { 0, 0, h - 1 };
+
+  for (size_t i = 0; i < n; i++)
+    x[i] = 0.5f * sinf (0.07f * (float)(i % w) + 0.05f * (float)(i / w))
+           + 0.3f * gd_rng_normal (9, 0, i);
+  gd_task_params_init (&p);
+  p.tile_size = 96;
+  p.task_progress = on_tile;
+  p.task_progress_data = &pr;
+  CHECK (gd_net_init (&net, model, &p, w, h, 1, 1, &err) == GD_OK, "%s",
+         err.message);
+  count = gd_tiling_count (&net.tiling);
+  CHECK (net.tiling.nx >= 3 && net.tiling.ny >= 2, "%d x %d tiles",
+         net.tiling.nx, net.tiling.ny);
+  px[1] = net.tiling.stride_x + net.tiling.overlap / 2;
+  py[1] = net.tiling.stride_y + net.tiling.overlap / 2;
+  for (int k = 0; k < 3; k++)
+    want[(size_t)py[k] * w + px[k]] = 1;
+  /* The naive count: tiles whose rectangle holds a wanted pixel. */
+  for (int k = 0; k < count; k++)
+    {
+      int tx, ty, tw, th, holds = 0;
+
+      gd_tiling_rect (&net.tiling, k, &tx, &ty, &tw, &th);
+      for (int j = 0; j < 3; j++)
+        holds |= px[j] >= tx && px[j] < tx + tw && py[j] >= ty
+                 && py[j] < ty + th;
+      expect += holds;
+    }
+  /* Four around the overlap (tile 0 among them, which holds the corner)
+   * and the last. */
+  CHECK (expect == 5 && expect < count, "%d of %d tiles hold them", expect,
+         count);
+  CHECK (gd_net_eps (&net, x, 250.0, all, n, &err) == GD_OK, "%s",
+         err.message);
+  CHECK (gd_net_eps_where (&net, x, 250.0, want, part, &ran, &err) == GD_OK,
+         "%s", err.message);
+  for (int k = 0; k < 3; k++)
+    for (int c = 0; c < 3; c++)
+      {
+        size_t i = c * plane + (size_t)py[k] * w + px[k];
+
+        mismatch += memcmp (&all[i], &part[i], sizeof (float)) != 0;
+      }
+  total = 2 * count - (count - expect);
+  CHECK (ran == expect && mismatch == 0 && pr.calls == count + expect
+             && pr.last.done == total && pr.last.total == total
+             && pr.last.tiles == expect && pr.last.step == 2 && pr.monotone,
+         "where: %d tiles run (expected %d), %d values differ; progress %d "
+         "of %d in %d calls",
+         ran, expect, mismatch, pr.last.done, pr.last.total, pr.calls);
+  gd_net_free (&net);
+
+  /* Nothing wanted: no tile runs, and the total drops by a whole grid. */
+  memset (want, 0, plane);
+  pr.calls = 0;
+  CHECK (gd_net_init (&net, model, &p, w, h, 1, 1, &err) == GD_OK, "%s",
+         err.message);
+  CHECK (gd_net_eps_where (&net, x, 250.0, want, part, &ran, &err) == GD_OK
+             && ran == 0 && pr.calls == 0 && net.passes == count,
+         "nothing wanted: %d tiles, %d calls, %d passes", ran, pr.calls,
+         net.passes);
+  gd_net_free (&net);
+  free (x);
+  free (all);
+  free (part);
+  free (want);
+}
+
 /* ------------------------------------------------------ self-ensemble */
 
 /* Naive dihedral transforms of a planar 3-channel image, composed from two
@@ -543,6 +630,7 @@ main (int argc, char **argv)
       if (k == 1)
         {
           test_tiled_net (model);
+          test_net_where (model);
           test_ensemble (model);
         }
       gd_model_free (model);
