@@ -17,9 +17,10 @@ size_t gd_model_work_floats (const gd_model *model, int width, int height);
 size_t gd_model_work_allocated (const gd_model *model);
 
 /* Bytes the fast path holds beyond the workspace on width x height (its
- * activation buffer and reordered weights; oneDNN's scratchpad aside), 0
- * when the model runs exact. */
-double gd_model_fast_bytes (const gd_model *model, int width, int height);
+ * activation buffer and reordered weights; oneDNN's scratchpad aside) when
+ * the model runs at `precision`: 0 for exact, or where fast runs exact. */
+double gd_model_fast_bytes (const gd_model *model, gd_precision precision,
+                            int width, int height);
 
 /* Seconds spent in convolutions and in whole passes since the last reset
  * (tests/bench/bench_network's breakdown). */

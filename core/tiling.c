@@ -33,8 +33,9 @@ gd_tiling_overlap (const gd_model_info *info)
 }
 
 /* a = max (a, b) */
-double
-gd_tiling_tile_bytes (const gd_model *model, int tile_w, int tile_h)
+static double
+tile_bytes (const gd_model *model, gd_precision precision, int tile_w,
+            int tile_h)
 {
   /* The forward pass's own plan, and this file's tile buffers. */
   double work = (double)gd_model_work_floats (model, tile_w, tile_h);
@@ -42,7 +43,13 @@ gd_tiling_tile_bytes (const gd_model *model, int tile_w, int tile_h)
   if (work == 0.0)
     return HUGE_VAL;
   return 4.0 * (work + 2.0 * 3 * tile_w * (double)tile_h)
-         + gd_model_fast_bytes (model, tile_w, tile_h);
+         + gd_model_fast_bytes (model, precision, tile_w, tile_h);
+}
+
+double
+gd_tiling_tile_bytes (const gd_model *model, int tile_w, int tile_h)
+{
+  return tile_bytes (model, gd_model_get_precision (model), tile_w, tile_h);
 }
 
 /* One axis: n tiles of stride + overlap (the last one cut at `size`). */
@@ -68,9 +75,10 @@ plan_axis (int size, int tile, int overlap, int f, int *n, int *stride)
   *n = (size - overlap + step - 1) / step;
 }
 
-int
-gd_tiling_plan (gd_tiling *tiling, const gd_model *model, int width,
-                int height, size_t memory_budget, int tile_size, gd_error *err)
+static int
+plan_at (gd_tiling *tiling, const gd_model *model, gd_precision precision,
+         int width, int height, size_t memory_budget, int tile_size,
+         gd_error *err)
 {
   const gd_model_info *info = gd_model_get_info (model);
   const int f = info->downsample_factor > 0 ? info->downsample_factor : 1;
@@ -97,7 +105,7 @@ gd_tiling_plan (gd_tiling *tiling, const gd_model *model, int width,
                              "the %d-pixel overlap)",
                              tile_size, min_tile, overlap);
     }
-  else if (gd_tiling_tile_bytes (model, width, height) <= budget)
+  else if (tile_bytes (model, precision, width, height) <= budget)
     tile = width > height ? width : height;
   else
     {
@@ -105,18 +113,18 @@ gd_tiling_plan (gd_tiling *tiling, const gd_model *model, int width,
        * area, so bisect on the side. */
       int lo = min_tile / f, hi = (width > height ? width : height) / f + 1;
 
-      if (gd_tiling_tile_bytes (model, min_tile, min_tile) > budget)
+      if (tile_bytes (model, precision, min_tile, min_tile) > budget)
         return gd_error_set (
             err, GD_ERR_NOMEM,
             "a memory budget of %.0f MiB is too small: the smallest tile "
             "(%d x %d) needs %.0f MiB",
             budget / (1 << 20), min_tile, min_tile,
-            gd_tiling_tile_bytes (model, min_tile, min_tile) / (1 << 20));
+            tile_bytes (model, precision, min_tile, min_tile) / (1 << 20));
       while (hi - lo > 1)
         {
           int mid = lo + (hi - lo) / 2;
 
-          if (gd_tiling_tile_bytes (model, mid * f, mid * f) <= budget)
+          if (tile_bytes (model, precision, mid * f, mid * f) <= budget)
             lo = mid;
           else
             hi = mid;
@@ -131,6 +139,33 @@ gd_tiling_plan (gd_tiling *tiling, const gd_model *model, int width,
   plan_axis (height, tile, overlap, f, &tiling->ny, &tiling->stride_y);
   tiling->overlap = tiling->nx > 1 || tiling->ny > 1 ? overlap : 0;
   return GD_OK;
+}
+
+int
+gd_tiling_plan (gd_tiling *tiling, const gd_model *model, int width,
+                int height, size_t memory_budget, int tile_size, gd_error *err)
+{
+  return plan_at (tiling, model, gd_model_get_precision (model), width, height,
+                  memory_budget, tile_size, err);
+}
+
+int
+gd_net_plan (gd_tiling *tiling, const gd_model *model,
+             const gd_task_params *p, int width, int height,
+             gd_precision *precision, gd_error *err)
+{
+  int status = plan_at (tiling, model, p->precision, width, height,
+                        p->memory_budget, p->tile_size, err);
+
+  *precision = p->precision;
+  if (status == GD_ERR_NOMEM && p->precision == GD_PRECISION_FAST)
+    {
+      /* The fast path's buffers do not fit: the exact path needs less. */
+      *precision = GD_PRECISION_EXACT;
+      status = plan_at (tiling, model, GD_PRECISION_EXACT, width, height,
+                        p->memory_budget, p->tile_size, err);
+    }
+  return status;
 }
 
 void
@@ -176,10 +211,11 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
   const gd_model_info *info = gd_model_get_info (model);
   int status;
 
+  gd_precision precision;
+
   memset (net, 0, sizeof *net);
   net->model = model;
   net->p = p;
-  gd_model_set_precision (model, p->precision);
   net->channels = info->in_channels;
   net->ensemble = p->ensemble;
   if (!gd_net_ensemble_is_valid (net->ensemble))
@@ -188,10 +224,11 @@ gd_net_init (gd_net *net, gd_model *model, const gd_task_params *p, int width,
                          net->ensemble);
   net->evals = evals * net->ensemble + single;
   net->last_t = -1.0;
-  status = gd_tiling_plan (&net->tiling, model, width, height, p->memory_budget,
-                           p->tile_size, err);
+  status = gd_net_plan (&net->tiling, model, p, width, height, &precision,
+                        err);
   if (status != GD_OK)
     return status;
+  gd_model_set_precision (model, precision);
   if (net->evals > INT_MAX / gd_tiling_count (&net->tiling))
     return gd_error_set (err, GD_ERR_INVALID,
                          "too many network evaluations (%d of %d tiles)",

@@ -43,6 +43,14 @@ int gd_tiling_plan (gd_tiling *tiling, const gd_model *model, int width,
                     int height, size_t memory_budget, int tile_size,
                     gd_error *err);
 
+/* The tiles of a job with p's memory budget and tile size on p's
+ * precision; where the fast path's smallest tile does not fit the budget
+ * (its BF16 buffers), the exact path's, which needs less.  *precision gets
+ * the precision the tiles are planned for (the job runs at it). */
+int gd_net_plan (gd_tiling *tiling, const gd_model *model,
+                 const gd_task_params *p, int width, int height,
+                 gd_precision *precision, gd_error *err);
+
 static inline int
 gd_tiling_count (const gd_tiling *tiling)
 {

@@ -173,6 +173,7 @@ gd_tool_nfe (const gd_model *model, gd_tool tool, const gd_task_params *p,
   const gd_model_info *info;
   gd_tool_plan plan;
   gd_tiling tiling;
+  gd_precision precision;
   int evals;
 
   if (model == NULL || p == NULL)
@@ -200,8 +201,8 @@ gd_tool_nfe (const gd_model *model, gd_tool tool, const gd_task_params *p,
   info = gd_model_get_info (model);
   if (desc->plan (&info->schedule, p, width, height, &plan, err) != GD_OK)
     return -1;
-  if (gd_tiling_plan (&tiling, model, plan.width, plan.height, p->memory_budget,
-                      p->tile_size, err)
+  if (gd_net_plan (&tiling, model, p, plan.width, plan.height, &precision,
+                   err)
       != GD_OK)
     return -1;
   /* As gd_net counts them: ensemble passes per evaluation, then the

@@ -868,14 +868,15 @@ gd_model_work_floats (const gd_model *model, int width, int height)
 }
 
 double
-gd_model_fast_bytes (const gd_model *model, int width, int height)
+gd_model_fast_bytes (const gd_model *model, gd_precision precision,
+                     int width, int height)
 {
   const int f = model->info.downsample_factor;
   const char *kind = gd_conv_fast_kind ();
   int pw, ph;
   work_plan plan;
 
-  if (model->precision != GD_PRECISION_FAST || kind == NULL
+  if (precision != GD_PRECISION_FAST || kind == NULL
       || strstr (kind, "bf16") == NULL || width < 1
       || height < 1 || width > INT_MAX - f || height > INT_MAX - f)
     return 0.0;

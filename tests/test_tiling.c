@@ -137,6 +137,58 @@ test_work_plan (const char *path)
     }
 }
 
+/* gd_net_plan: a fast job plans for the fast path's buffers, and falls
+ * back to the exact path where even its smallest tile does not fit. */
+static void
+test_net_plan (gd_model *model)
+{
+  const gd_model_info *info = gd_model_get_info (model);
+  const int overlap = gd_tiling_overlap (info), f = info->downsample_factor;
+  const int min_tile = 2 * overlap > 4 * f ? 2 * overlap : 4 * f;
+  const char *kind = gd_fast_path_kind ();
+  gd_task_params p;
+  gd_tiling fast, exact;
+  gd_precision got;
+  gd_error err;
+  double need_exact, need_fast;
+
+  gd_task_params_init (&p);
+  p.precision = GD_PRECISION_FAST;
+  gd_model_set_precision (model, GD_PRECISION_EXACT);
+  need_exact = gd_tiling_tile_bytes (model, min_tile, min_tile);
+  gd_model_set_precision (model, GD_PRECISION_FAST);
+  need_fast = gd_tiling_tile_bytes (model, min_tile, min_tile);
+  if (kind == NULL || strstr (kind, "bf16") == NULL)
+    {
+      CHECK (need_fast == need_exact, "no BF16 path: fast needs what exact "
+                                      "needs (%g, %g)",
+             need_fast, need_exact);
+      return;
+    }
+  CHECK (need_fast > need_exact, "fast holds more (%g > %g bytes)", need_fast,
+         need_exact);
+  p.memory_budget = (size_t)((need_exact + need_fast) / 2);
+  CHECK (gd_net_plan (&exact, model, &p, 2000, 1500, &got, &err) == GD_OK
+             && got == GD_PRECISION_EXACT && exact.tile >= min_tile,
+         "between the two needs: exact (%s, tile %d): %s",
+         gd_precision_name (got), exact.tile, err.message);
+  p.memory_budget = (size_t)64 << 20;
+  CHECK (gd_net_plan (&fast, model, &p, 2000, 1500, &got, &err) == GD_OK
+             && got == GD_PRECISION_FAST,
+         "64 MiB: fast (%s): %s", gd_precision_name (got), err.message);
+  p.precision = GD_PRECISION_EXACT;
+  CHECK (gd_net_plan (&exact, model, &p, 2000, 1500, &got, &err) == GD_OK
+             && got == GD_PRECISION_EXACT && exact.tile > fast.tile,
+         "64 MiB: exact's tile is larger (%d > %d)", exact.tile, fast.tile);
+  p.memory_budget = 1000;
+  p.precision = GD_PRECISION_FAST;
+  CHECK (gd_net_plan (&exact, model, &p, 2000, 1500, &got, &err)
+                 == GD_ERR_NOMEM
+             && strstr (err.message, "too small"),
+         "1000 bytes: refused: %s", err.message);
+  gd_model_set_precision (model, GD_PRECISION_EXACT);
+}
+
 static void
 test_budget (const gd_model *model)
 {
@@ -626,6 +678,7 @@ main (int argc, char **argv)
         }
       test_plans (model);
       test_budget (model);
+      test_net_plan (model);
       test_work_plan (argv[k]);
       if (k == 1)
         {
