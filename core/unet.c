@@ -12,6 +12,7 @@
 #include "model.h"
 #include "ops.h"
 #include "safetensors.h"
+#include "winograd.h"
 
 #include <limits.h>
 #include <math.h>
@@ -97,6 +98,7 @@ struct gd_model
 
   gd_precision precision;
   gd_conv_fast *fast; /* the fast path's primitives, made on first use */
+  gd_winograd *wino;  /* below BF16: transformed 3x3 weights, first use */
   double conv_seconds, total_seconds; /* profile (model.h) */
 };
 
@@ -513,6 +515,7 @@ gd_model_free (gd_model *model)
   free (model->vectors);
   free (model->work);
   gd_conv_fast_free (model->fast);
+  gd_winograd_free (model->wino);
   free (model);
 }
 
@@ -549,9 +552,11 @@ gd_fast_path_kind (void)
 {
   const char *kind = gd_conv_fast_kind ();
 
-  /* What the network runs: the BF16 NHWC pass, else exact (see
-     gd_model_eps). */
-  return kind != NULL && strstr (kind, "bf16") != NULL ? kind : NULL;
+  /* What the network runs: the BF16 NHWC pass, else Winograd for the 3x3
+     convolutions (AVX2), else exact (see gd_model_eps). */
+  if (kind != NULL && strstr (kind, "bf16") != NULL)
+    return kind;
+  return gd_winograd_kind ();
 }
 
 /* Floats for the timestep embedding and every block's bias1. */
@@ -872,14 +877,26 @@ gd_model_fast_bytes (const gd_model *model, gd_precision precision,
                      int width, int height)
 {
   const int f = model->info.downsample_factor;
-  const char *kind = gd_conv_fast_kind ();
-  int pw, ph;
+  const char *kind = gd_fast_path_kind ();
+  int pw, ph, level, c_max = 0;
   work_plan plan;
 
-  if (precision != GD_PRECISION_FAST || kind == NULL
-      || strstr (kind, "bf16") == NULL || width < 1
+  if (precision != GD_PRECISION_FAST || kind == NULL || width < 1
       || height < 1 || width > INT_MAX - f || height > INT_MAX - f)
     return 0.0;
+  if (strstr (kind, "winograd") != NULL)
+    {
+      /* The transformed 3x3 weights (36 values for 9, so at most 4 times
+         the model's parameters) and the threads' blocks for the widest
+         layer (an up block's input: twice the widest level). */
+      for (level = 0; level < model->info.n_levels; level++)
+        if (model->info.channel_mult[level] > c_max)
+          c_max = model->info.channel_mult[level];
+      c_max *= model->info.base_channels;
+      return 16.0 * (double)model->info.n_params
+             + (double)gd_winograd_layer_bytes (2 * c_max, c_max,
+                                                gd_threads ());
+    }
   pw = (width + f - 1) / f * f;
   ph = (height + f - 1) / f * f;
   if (plan_work (model, ph, pw, pw != width || ph != height, &plan) != 0)
@@ -904,6 +921,7 @@ typedef struct
   float *col;
   size_t col_floats;
   gd_conv_fast *fast; /* NULL: the exact path */
+  gd_winograd *wino;  /* non-NULL: 3x3 stride-1 convolutions by Winograd */
   double *conv_seconds;
 } work_bufs;
 
@@ -936,11 +954,18 @@ conv_run (const gd_conv_params *c, const float *x, int h, int w, int stride,
           const work_bufs *wb)
 {
   double t0 = mono_seconds ();
+  int done
+      = wb->wino != NULL && c->ksize == 3 && stride == 1
+        && gd_winograd_conv3x3 (wb->wino, gd_winograd_isa_best (), x, c->cin,
+                                h, w, upsample, c->weight, bias, c->cout, y,
+                                accumulate)
+               == 0;
 
-  if (wb->fast == NULL
-      || gd_conv_fast_run (wb->fast, x, c->cin, h, w, upsample, c->weight, bias,
-                           c->cout, c->ksize, stride, y, accumulate)
-             != 0)
+  if (!done
+      && (wb->fast == NULL
+          || gd_conv_fast_run (wb->fast, x, c->cin, h, w, upsample, c->weight,
+                               bias, c->cout, c->ksize, stride, y, accumulate)
+                 != 0))
     gd_conv2d (x, c->cin, h, w, upsample, c->weight, bias, c->cout, c->ksize,
                stride, y, accumulate, wb->col, wb->col_floats);
   *wb->conv_seconds += mono_seconds () - t0;
@@ -1252,18 +1277,27 @@ gd_model_eps (gd_model *model, const float *x_t, int width, int height,
   wb.col = wb.scratch + plan.scratch;
   wb.col_floats = plan.col;
   wb.fast = NULL;
+  wb.wino = NULL;
   wb.conv_seconds = &m->conv_seconds;
   t_start = mono_seconds ();
   if (m->precision == GD_PRECISION_FAST)
     {
       if (m->fast == NULL)
         m->fast = gd_conv_fast_new (); /* NULL: no fast path, run exact */
-      /* Only where the BF16 NHWC pass runs: oneDNN's FP32 kernels with a
-         reorder in and out of each convolution (AVX2, AVX-512 without
+      /* oneDNN only where the BF16 NHWC pass runs: its FP32 kernels with
+         a reorder in and out of each convolution (AVX2, AVX-512 without
          BF16) measured slower than the exact pass (512x512, 2 threads:
-         2.34 s against 1.71 s capped at AVX2), so FAST is EXACT there. */
+         2.34 s against 1.71 s capped at AVX2).  There the 3x3 stride-1
+         convolutions run Winograd F(4x4, 3x3) (winograd.h), the others
+         exact. */
       if (gd_conv_fast_has_nhwc (m->fast))
         wb.fast = m->fast;
+      else if (gd_winograd_kind () != NULL)
+        {
+          if (m->wino == NULL)
+            m->wino = gd_winograd_new (); /* NULL: no memory, run exact */
+          wb.wino = m->wino;
+        }
     }
   n_res = info->n_res_blocks;
   n_levels = info->n_levels;
