@@ -7,7 +7,7 @@
  *   Y = A^T M A (a 4x4 output tile).
  * Output tiles start every 4 pixels; their 6x6 inputs overlap by 2.
  *
- * The work is cut into blocks of WG_TILES tiles along one row of tiles.
+ * The work is cut into blocks of wg_tiles () tiles along one row of tiles.
  * For a block, every input channel is copied (zero-padded; nearest x2 when
  * upsampling) into a 6-row strip and transformed into V (36 x cin x
  * tiles), then 36 GEMMs give M (36 x cout x tiles) and the output
@@ -30,7 +30,14 @@
 #define WG_X86 1
 #endif
 
-#define WG_TILES 32 /* tiles per block (a multiple of 16) */
+/* Tiles per block: as many as keep V and M within WG_BLOCK_FLOATS, a
+   multiple of 16 from 16 to WG_TILES_MAX.  Longer blocks read and write
+   longer runs of each channel's rows (fewer cache misses); the count
+   depends on the layer's channels alone. */
+#ifndef WG_TILES_MAX
+#define WG_TILES_MAX 128
+#endif
+#define WG_BLOCK_FLOATS ((size_t)1 << 18)
 #define WG_ROWS 6   /* output channels per GEMM panel */
 #define WG_N 36     /* 6 x 6 transformed values */
 
@@ -126,17 +133,28 @@ wg_panels (int cout)
   return ((size_t)cout + WG_ROWS - 1) / WG_ROWS;
 }
 
-static size_t
-wg_strip_floats (void)
+static int
+wg_tiles (int cin, int cout)
 {
-  return (size_t)6 * (4 * WG_TILES + 4);
+  size_t per_tile = (size_t)WG_N * ((size_t)cin + wg_panels (cout) * WG_ROWS);
+  size_t tiles = WG_BLOCK_FLOATS / per_tile / 16 * 16;
+
+  return tiles < 16 ? 16 : tiles > WG_TILES_MAX ? WG_TILES_MAX : (int)tiles;
+}
+
+static size_t
+wg_strip_floats (int tiles)
+{
+  return (size_t)6 * (4 * (size_t)tiles + 4);
 }
 
 static size_t
 wg_work_floats (int cin, int cout)
 {
-  return wg_strip_floats ()
-         + (size_t)WG_N * WG_TILES * ((size_t)cin + wg_panels (cout) * WG_ROWS);
+  int tiles = wg_tiles (cin, cout);
+
+  return wg_strip_floats (tiles)
+         + (size_t)WG_N * tiles * ((size_t)cin + wg_panels (cout) * WG_ROWS);
 }
 
 size_t
@@ -230,6 +248,7 @@ typedef struct
   float *y;
   int accumulate;
   int hout, wout;         /* = the (upsampled) input's size */
+  int tiles;              /* per block (wg_tiles) */
   int tiles_w, segments;  /* tiles per row, blocks per row of tiles */
   int n_blocks;
   int isa;
@@ -332,10 +351,10 @@ wg_input_c (const float *strip, int ntp, float *v, size_t xi_stride)
     }
 }
 
-/* m (rows x ntp, row stride ntp) = u panel (cin x WG_ROWS) ^T v (cin x ntp). */
+/* m (rows x ntp, row stride ldm) = u panel (cin x WG_ROWS) ^T v (cin x ntp). */
 static void
 wg_gemm_c (const float *u, const float *v, int cin, int ntp, float *m,
-           int rows)
+           size_t ldm, int rows)
 {
   int r, t, ci;
 
@@ -345,7 +364,7 @@ wg_gemm_c (const float *u, const float *v, int cin, int ntp, float *m,
         float s = 0.0f;
         for (ci = 0; ci < cin; ci++)
           s += u[(size_t)ci * WG_ROWS + r] * v[(size_t)ci * ntp + t];
-        m[(size_t)r * ntp + t] = s;
+        m[(size_t)r * ldm + t] = s;
       }
 }
 
@@ -487,7 +506,8 @@ wg_input_avx2 (const float *strip, int ntp, float *v, size_t xi_stride)
 
 /* Named accumulators, not an array: GCC kept an array of them in memory. */
 WG_AVX2 static inline void
-wg_kernel16 (const float *u, const float *v, int cin, int ntp, float *m)
+wg_kernel16 (const float *u, const float *v, int cin, int ntp, float *m,
+             size_t ldm)
 {
   __m256 a0 = _mm256_setzero_ps (), b0 = a0, a1 = a0, b1 = a0, a2 = a0;
   __m256 b2 = a0, a3 = a0, b3 = a0, a4 = a0, b4 = a0, a5 = a0, b5 = a0;
@@ -505,17 +525,18 @@ wg_kernel16 (const float *u, const float *v, int cin, int ntp, float *m)
       WG_FMA_ROW (4, a4, b4);
       WG_FMA_ROW (5, a5, b5);
     }
-  _mm256_store_ps (m, a0), _mm256_store_ps (m + 8, b0), m += ntp;
-  _mm256_store_ps (m, a1), _mm256_store_ps (m + 8, b1), m += ntp;
-  _mm256_store_ps (m, a2), _mm256_store_ps (m + 8, b2), m += ntp;
-  _mm256_store_ps (m, a3), _mm256_store_ps (m + 8, b3), m += ntp;
-  _mm256_store_ps (m, a4), _mm256_store_ps (m + 8, b4), m += ntp;
+  _mm256_store_ps (m, a0), _mm256_store_ps (m + 8, b0), m += ldm;
+  _mm256_store_ps (m, a1), _mm256_store_ps (m + 8, b1), m += ldm;
+  _mm256_store_ps (m, a2), _mm256_store_ps (m + 8, b2), m += ldm;
+  _mm256_store_ps (m, a3), _mm256_store_ps (m + 8, b3), m += ldm;
+  _mm256_store_ps (m, a4), _mm256_store_ps (m + 8, b4), m += ldm;
   _mm256_store_ps (m, a5), _mm256_store_ps (m + 8, b5);
 }
 
 /* The same for 8 columns . */
 WG_AVX2 static inline void
-wg_kernel8 (const float *u, const float *v, int cin, int ntp, float *m)
+wg_kernel8 (const float *u, const float *v, int cin, int ntp, float *m,
+            size_t ldm)
 {
   __m256 a0 = _mm256_setzero_ps (), a1 = a0, a2 = a0, a3 = a0, a4 = a0;
   __m256 a5 = a0;
@@ -532,23 +553,24 @@ wg_kernel8 (const float *u, const float *v, int cin, int ntp, float *m)
       a4 = _mm256_fmadd_ps (_mm256_broadcast_ss (up + 4), v0, a4);
       a5 = _mm256_fmadd_ps (_mm256_broadcast_ss (up + 5), v0, a5);
     }
-  _mm256_store_ps (m, a0), m += ntp;
-  _mm256_store_ps (m, a1), m += ntp;
-  _mm256_store_ps (m, a2), m += ntp;
-  _mm256_store_ps (m, a3), m += ntp;
-  _mm256_store_ps (m, a4), m += ntp;
+  _mm256_store_ps (m, a0), m += ldm;
+  _mm256_store_ps (m, a1), m += ldm;
+  _mm256_store_ps (m, a2), m += ldm;
+  _mm256_store_ps (m, a3), m += ldm;
+  _mm256_store_ps (m, a4), m += ldm;
   _mm256_store_ps (m, a5);
 }
 
 WG_AVX2 static void
-wg_gemm_avx2 (const float *u, const float *v, int cin, int ntp, float *m)
+wg_gemm_avx2 (const float *u, const float *v, int cin, int ntp, float *m,
+              size_t ldm)
 {
   int t;
 
   for (t = 0; t + 16 <= ntp; t += 16)
-    wg_kernel16 (u, v + t, cin, ntp, m + t);
+    wg_kernel16 (u, v + t, cin, ntp, m + t, ldm);
   if (t < ntp)
-    wg_kernel8 (u, v + t, cin, ntp, m + t);
+    wg_kernel8 (u, v + t, cin, ntp, m + t, ldm);
 }
 
 WG_AVX2 static void
@@ -617,15 +639,15 @@ wg_output_avx2 (const wg_job *j, const float *m, size_t xi_stride, int ntp,
 static void
 wg_block (const wg_job *j, int block, float *work)
 {
-  const int ty = block / j->segments, tx0 = (block % j->segments) * WG_TILES;
-  const int nt = j->tiles_w - tx0 < WG_TILES ? j->tiles_w - tx0 : WG_TILES;
+  const int ty = block / j->segments, tx0 = (block % j->segments) * j->tiles;
+  const int nt = j->tiles_w - tx0 < j->tiles ? j->tiles_w - tx0 : j->tiles;
   const int ntp = (nt + 7) / 8 * 8;
   const size_t panels = wg_panels (j->cout);
   const size_t v_stride = (size_t)j->cin * ntp;
-  const size_t m_stride = panels * WG_ROWS * (size_t)ntp;
+  const size_t ldm = (size_t)WG_N * ntp; /* M: cout x WG_N x ntp */
   const size_t plane = (size_t)j->hout * j->wout;
-  float *strip = work, *v = work + wg_strip_floats ();
-  float *m = v + (size_t)WG_N * j->cin * WG_TILES;
+  float *strip = work, *v = work + wg_strip_floats (j->tiles);
+  float *m = v + (size_t)WG_N * j->cin * j->tiles;
   size_t xi, p;
   int c;
 
@@ -643,15 +665,15 @@ wg_block (const wg_job *j, int block, float *work)
     for (p = 0; p < panels; p++)
       {
         const float *u = j->u + (xi * panels + p) * (size_t)j->cin * WG_ROWS;
-        float *mp = m + xi * m_stride + p * WG_ROWS * (size_t)ntp;
+        float *mp = m + p * WG_ROWS * ldm + xi * ntp;
         int rows = j->cout - (int)p * WG_ROWS;
         rows = rows < WG_ROWS ? rows : WG_ROWS;
 #ifdef WG_X86
         if (j->isa == GD_WINOGRAD_AVX2)
-          wg_gemm_avx2 (u, v + xi * v_stride, j->cin, ntp, mp);
+          wg_gemm_avx2 (u, v + xi * v_stride, j->cin, ntp, mp, ldm);
         else
 #endif
-          wg_gemm_c (u, v + xi * v_stride, j->cin, ntp, mp, rows);
+          wg_gemm_c (u, v + xi * v_stride, j->cin, ntp, mp, ldm, rows);
       }
   for (c = 0; c < j->cout; c++)
     {
@@ -659,11 +681,12 @@ wg_block (const wg_job *j, int block, float *work)
       float *yc = j->y + (size_t)c * plane;
 #ifdef WG_X86
       if (j->isa == GD_WINOGRAD_AVX2)
-        wg_output_avx2 (j, m + (size_t)c * ntp, m_stride, ntp, bias, yc, ty,
+        wg_output_avx2 (j, m + (size_t)c * ldm, (size_t)ntp, ntp, bias, yc, ty,
                         tx0);
       else
 #endif
-        wg_output_c (j, m + (size_t)c * ntp, m_stride, nt, bias, yc, ty, tx0);
+        wg_output_c (j, m + (size_t)c * ldm, (size_t)ntp, nt, bias, yc, ty,
+                     tx0);
     }
 }
 
@@ -707,7 +730,8 @@ gd_winograd_conv3x3 (gd_winograd *wg, int isa, const float *x, int cin,
   j.wout = upsample ? 2 * w : w;
   j.tiles_w = (j.wout + 3) / 4;
   tiles_h = (j.hout + 3) / 4;
-  j.segments = (j.tiles_w + WG_TILES - 1) / WG_TILES;
+  j.tiles = wg_tiles (cin, cout);
+  j.segments = (j.tiles_w + j.tiles - 1) / j.tiles;
   GD_ASSERT ((size_t)tiles_h * j.segments <= INT_MAX);
   j.n_blocks = tiles_h * j.segments;
   j.isa = isa;

@@ -1,6 +1,7 @@
 /* bench_winograd.c: one 3x3 convolution, exact (gd_conv2d) against
  * Winograd F(4x4, 3x3) (each variant this CPU runs), alternating; medians
- * and ratios, and the largest difference between them.
+ * and ratios (wall time, and CPU time: steadier on a loaded machine), and
+ * the largest difference between them.
  *   bench_winograd [CIN=64] [COUT=64] [SIZE=256] [THREADS=2] [REPEATS=5]
  *                  [VARIANTS=all|best]
  */
@@ -14,11 +15,11 @@
 #include <time.h>
 
 static double
-now (void)
+now (clockid_t clock)
 {
   struct timespec ts;
 
-  clock_gettime (CLOCK_MONOTONIC, &ts);
+  clock_gettime (clock, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
@@ -41,7 +42,7 @@ main (int argc, char **argv)
   const int only_best = argc > 6 && strcmp (argv[6], "best") == 0;
   const size_t n_in = (size_t)cin * size * size;
   const size_t n_out = (size_t)cout * size * size;
-  double t[3][100], med[3], gflop;
+  double t[3][100], cpu[3][100], med[3], med_cpu[3], gflop;
   float *x, *wt, *b, *y[3], *col;
   size_t col_floats, i;
   gd_winograd *wg;
@@ -80,7 +81,7 @@ main (int argc, char **argv)
   for (r = -1; r < repeats; r++) /* r = -1: warm-up, weights transformed */
     for (v = 0; v <= 1 + best; v++)
       {
-        double t0 = now ();
+        double t0 = now (CLOCK_MONOTONIC), c0 = now (CLOCK_PROCESS_CPUTIME_ID);
         if (only_best && v > 0 && v < 1 + best)
           continue;
         if (v == 0)
@@ -90,7 +91,10 @@ main (int argc, char **argv)
           gd_winograd_conv3x3 (wg, v - 1, x, cin, size, size, 0, wt, b, cout,
                                y[v], 0);
         if (r >= 0)
-          t[v][r] = now () - t0;
+          {
+            t[v][r] = now (CLOCK_MONOTONIC) - t0;
+            cpu[v][r] = now (CLOCK_PROCESS_CPUTIME_ID) - c0;
+          }
       }
   printf ("conv3x3 %d->%d %dx%d, %d thread(s), %.2f GFLOP\n", cin, cout,
           size, size, threads, gflop);
@@ -100,16 +104,20 @@ main (int argc, char **argv)
       if (only_best && v > 0 && v < 1 + best)
         continue;
       qsort (t[v], (size_t)repeats, sizeof t[v][0], cmp_double);
+      qsort (cpu[v], (size_t)repeats, sizeof cpu[v][0], cmp_double);
       med[v] = t[v][repeats / 2];
+      med_cpu[v] = cpu[v][repeats / 2];
       for (i = 0; v > 0 && i < n_out; i++)
         {
           double d = fabs ((double)y[v][i] - y[0][i]);
           max_abs = d > max_abs ? d : max_abs;
         }
       printf ("%-14s %8.4f s  %6.1f GFLOP/s (direct-equivalent)  "
-              "exact/this %5.2f  max abs vs exact %.3g\n",
+              "exact/this %5.2f  CPU %8.4f s, exact/this %5.2f  "
+              "max abs vs exact %.3g\n",
               v == 0 ? "exact" : v == 1 ? "winograd c" : "winograd avx2",
-              med[v], gflop / med[v], med[0] / med[v], max_abs);
+              med[v], gflop / med[v], med[0] / med[v], med_cpu[v],
+              med_cpu[0] / med_cpu[v], max_abs);
     }
   gd_winograd_free (wg);
   return 0;
