@@ -13,6 +13,12 @@
  * Bits: the same call gives the same bits run after run on one CPU and ISA
  * cap (oneDNN's kernels split no sum over threads); other ISAs give other
  * bits, within the deviation docs/benchmarks/performance.md measures.
+ *
+ * The network uses this file only where it has BF16 kinds (the NHWC pass):
+ * its FP32 kinds, with a reorder in and out of each convolution, measured
+ * slower than the exact path, so below BF16 the fast precision runs the
+ * 3x3 stride-1 convolutions through winograd.h instead (AVX2 + FMA) and
+ * the others exact.  gd_conv_fast_run stays tested under each cap.
  */
 #ifndef GD_CONV_FAST_H
 #define GD_CONV_FAST_H

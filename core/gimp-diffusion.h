@@ -227,11 +227,12 @@ void gd_set_threads (int n);
 
 /* How the convolutions run.  EXACT: FP32 through OpenBLAS, golden-tested
  * against PyTorch, the same bits on every OpenBLAS kernel set.  FAST:
- * oneDNN's BF16 convolutions (FP32 sums) on AMX or AVX512_BF16, other bits
- * within the deviation docs/benchmarks/performance.md measures; where this
+ * oneDNN's BF16 convolutions (FP32 sums) on AMX or AVX512_BF16; where this
  * build or CPU has no such kernels (or GD_MAX_ISA=avx2|avx512 caps the ISA
- * below them) it runs EXACT, which measured faster than oneDNN's FP32
- * kernels there. */
+ * below them) the 3x3 stride-1 convolutions run Winograd F(4x4, 3x3) in
+ * FP32 (AVX2 + FMA) and the others as EXACT; on a CPU without AVX2, EXACT.
+ * Other bits than EXACT, within the deviation docs/benchmarks/
+ * performance.md measures. */
 typedef enum
 {
   GD_PRECISION_EXACT = 0,
@@ -245,8 +246,8 @@ gd_precision gd_model_get_precision (const gd_model *model);
 const char *gd_precision_name (gd_precision precision);
 int gd_precision_from_name (const char *name);
 
-/* What FAST runs on this CPU ("amx bf16", "avx512_bf16 bf16"), or NULL
- * where FAST is EXACT. */
+/* What FAST runs on this CPU ("amx bf16", "avx512_bf16 bf16", "avx2
+ * winograd"), or NULL where FAST is EXACT. */
 const char *gd_fast_path_kind (void);
 
 /* ---------------------------------------------------------------- images */

@@ -281,24 +281,20 @@ wg_stage (const wg_job *j, int c, int ty, int tx0, int ntp, float *strip)
           memset (row, 0, (size_t)len * sizeof *row);
           continue;
         }
+      /* Columns [lo, hi) of the strip lie in the (upsampled) row. */
+      int lo = ix0 < 0 ? -ix0 : 0;
+      int hi = j->wout - ix0 < len ? j->wout - ix0 : len;
+      memset (row, 0, (size_t)lo * sizeof *row);
       if (!j->upsample)
-        {
-          const float *src = xc + (size_t)iy * j->w;
-          int lo = ix0 < 0 ? -ix0 : 0;
-          int hi = j->w - ix0 < len ? j->w - ix0 : len;
-          memset (row, 0, (size_t)lo * sizeof *row);
-          memcpy (row + lo, src + ix0 + lo, (size_t)(hi - lo) * sizeof *row);
-          memset (row + hi, 0, (size_t)(len - hi) * sizeof *row);
-        }
+        memcpy (row + lo, xc + (size_t)iy * j->w + ix0 + lo,
+                (size_t)(hi - lo) * sizeof *row);
       else
         {
           const float *src = xc + (size_t)(iy >> 1) * j->w;
-          for (q = 0; q < len; q++)
-            {
-              int ix = ix0 + q;
-              row[q] = ix >= 0 && ix < j->wout ? src[ix >> 1] : 0.0f;
-            }
+          for (q = lo; q < hi; q++)
+            row[q] = src[(ix0 + q) >> 1];
         }
+      memset (row + hi, 0, (size_t)(len - hi) * sizeof *row);
     }
 }
 
