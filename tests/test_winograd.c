@@ -4,7 +4,9 @@
  * partial tiles at the right and bottom, several blocks per row of tiles,
  * odd channel counts (partial GEMM panels), upsampling, bias and
  * accumulate; the same bits with 1, 2 and 3 threads; and the forward pass
- * through it against the exact one on the small test model.
+ * through it against the exact one on the small test model (within 1e-4 of
+ * max |eps|, not equal, the same bits with 1, 2 and 3 threads) where the
+ * network's fast path is Winograd (meson runs it capped at AVX2).
  *
  * Bound (winograd.h): at each output,
  *   |y - ref| <= 36100 eps_32 (sum |w x| + |bias| + |y_before|)
@@ -191,7 +193,7 @@ test_forward (const char *model_path)
   size_t n, i;
   float *x, *exact, *fast, *again;
   double max_abs = 0, max_ref = 0;
-  int ok;
+  int ok, t;
 
   if (m == NULL)
     {
@@ -205,8 +207,15 @@ test_forward (const char *model_path)
   again = malloc (n * sizeof *again);
   ok = gd_model_eps (m, x, w, h, 321.5, exact, &err) == GD_OK;
   gd_model_set_precision (m, GD_PRECISION_FAST);
-  ok = ok && gd_model_eps (m, x, w, h, 321.5, fast, &err) == GD_OK
-       && gd_model_eps (m, x, w, h, 321.5, again, &err) == GD_OK;
+  ok = ok && gd_model_eps (m, x, w, h, 321.5, fast, &err) == GD_OK;
+  /* The same bits with 1, 2 and 3 threads. */
+  for (t = 1; ok && t <= 3; t++)
+    {
+      gd_threads_set (t);
+      ok = gd_model_eps (m, x, w, h, 321.5, again, &err) == GD_OK
+           && memcmp (fast, again, n * sizeof *fast) == 0;
+    }
+  gd_threads_set (2);
   for (i = 0; ok && i < n; i++)
     {
       double d = fabs ((double)fast[i] - exact[i]);
@@ -214,11 +223,12 @@ test_forward (const char *model_path)
       max_ref = fabs (exact[i]) > max_ref ? fabs (exact[i]) : max_ref;
     }
   /* Not 0: the fast pass did not run exact. */
-  CHECK (ok && max_abs > 0 && max_abs <= 1e-4 * max_ref
-             && memcmp (fast, again, n * sizeof *fast) == 0,
-         "forward pass: max abs %.3g (max |eps| %.3g)", max_abs, max_ref);
+  CHECK (ok && max_abs > 0 && max_abs <= 1e-4 * max_ref,
+         "forward pass: max abs %.3g (max |eps| %.3g), or other bits with "
+         "1, 2, 3 threads",
+         max_abs, max_ref);
   printf ("%s forward pass %dx%d (%s), fast against exact: max abs %.3g "
-          "(max |eps| %.3g), same bits twice\n",
+          "(max |eps| %.3g), the same bits with 1, 2 and 3 threads\n",
           failures ? "FAIL" : "ok  ", w, h, gd_fast_path_kind (), max_abs,
           max_ref);
   free (x);
