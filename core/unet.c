@@ -881,8 +881,8 @@ gd_model_fast_bytes (const gd_model *model, gd_precision precision,
   int pw, ph, level, c_max = 0;
   work_plan plan;
 
-  if (precision != GD_PRECISION_FAST || kind == NULL || width < 1
-      || height < 1 || width > INT_MAX - f || height > INT_MAX - f)
+  if (precision != GD_PRECISION_FAST || kind == NULL || width < 1 || height < 1
+      || width > INT_MAX - f || height > INT_MAX - f)
     return 0.0;
   if (strstr (kind, "winograd") != NULL)
     {
@@ -954,12 +954,11 @@ conv_run (const gd_conv_params *c, const float *x, int h, int w, int stride,
           const work_bufs *wb)
 {
   double t0 = mono_seconds ();
-  int done
-      = wb->wino != NULL && c->ksize == 3 && stride == 1
-        && gd_winograd_conv3x3 (wb->wino, gd_winograd_isa_best (), x, c->cin,
-                                h, w, upsample, c->weight, bias, c->cout, y,
-                                accumulate)
-               == 0;
+  int done = wb->wino != NULL && c->ksize == 3 && stride == 1
+             && gd_winograd_conv3x3 (wb->wino, gd_winograd_isa_best (), x,
+                                     c->cin, h, w, upsample, c->weight, bias,
+                                     c->cout, y, accumulate)
+                    == 0;
 
   if (!done
       && (wb->fast == NULL

@@ -38,8 +38,8 @@
 #define WG_TILES_MAX 128
 #endif
 #define WG_BLOCK_FLOATS ((size_t)1 << 18)
-#define WG_ROWS 6   /* output channels per GEMM panel */
-#define WG_N 36     /* 6 x 6 transformed values */
+#define WG_ROWS 6 /* output channels per GEMM panel */
+#define WG_N 36   /* 6 x 6 transformed values */
 
 typedef struct
 {
@@ -195,7 +195,8 @@ wg_transform_weights (const float *weight, int cin, int cout, float *u)
               for (k = 0; k < 3; k++)
                 s += gg[a][k] * G[b][k];
               u[(((size_t)(a * 6 + b) * panels + (size_t)(co / WG_ROWS)) * cin
-                 + ci) * WG_ROWS
+                 + ci)
+                    * WG_ROWS
                 + co % WG_ROWS]
                   = (float)s;
             }
@@ -247,9 +248,9 @@ typedef struct
   int cout;
   float *y;
   int accumulate;
-  int hout, wout;         /* = the (upsampled) input's size */
-  int tiles;              /* per block (wg_tiles) */
-  int tiles_w, segments;  /* tiles per row, blocks per row of tiles */
+  int hout, wout;        /* = the (upsampled) input's size */
+  int tiles;             /* per block (wg_tiles) */
+  int tiles_w, segments; /* tiles per row, blocks per row of tiles */
   int n_blocks;
   int isa;
   gd_winograd *wg;
@@ -410,8 +411,10 @@ wg_output_c (const wg_job *j, const float *m, size_t xi_stride, int nt,
 #define WG_TRANSPOSE4(r0, r1, r2, r3)                                          \
   do                                                                           \
     {                                                                          \
-      __m256 t0_ = _mm256_unpacklo_ps (r0, r1), t1_ = _mm256_unpackhi_ps (r0, r1); \
-      __m256 t2_ = _mm256_unpacklo_ps (r2, r3), t3_ = _mm256_unpackhi_ps (r2, r3); \
+      __m256 t0_ = _mm256_unpacklo_ps (r0, r1),                                \
+             t1_ = _mm256_unpackhi_ps (r0, r1);                                \
+      __m256 t2_ = _mm256_unpacklo_ps (r2, r3),                                \
+             t3_ = _mm256_unpackhi_ps (r2, r3);                                \
       r0 = _mm256_shuffle_ps (t0_, t2_, 0x44);                                 \
       r1 = _mm256_shuffle_ps (t0_, t2_, 0xee);                                 \
       r2 = _mm256_shuffle_ps (t1_, t3_, 0x44);                                 \
@@ -585,8 +588,8 @@ wg_output_avx2 (const wg_job *j, const float *m, size_t xi_stride, int ntp,
       for (c = 0; c < 6; c++)
         {
           for (r = 0; r < 6; r++)
-            col[r] = _mm256_load_ps (m + (size_t)(r * 6 + c) * xi_stride
-                                     + 8 * g);
+            col[r]
+                = _mm256_load_ps (m + (size_t)(r * 6 + c) * xi_stride + 8 * g);
           wg_at_avx2 (col, o);
           for (i = 0; i < 4; i++)
             f[i][c] = o[i];
@@ -701,8 +704,8 @@ wg_task (void *ctx, int index, int count)
 }
 
 int
-gd_winograd_conv3x3 (gd_winograd *wg, int isa, const float *x, int cin,
-                     int h, int w, int upsample, const float *weight,
+gd_winograd_conv3x3 (gd_winograd *wg, int isa, const float *x, int cin, int h,
+                     int w, int upsample, const float *weight,
                      const float *bias, int cout, float *y, int accumulate)
 {
   const int best = gd_winograd_isa_best ();

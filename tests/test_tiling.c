@@ -160,8 +160,9 @@ test_net_plan (gd_model *model)
   need_fast = gd_tiling_tile_bytes (model, min_tile, min_tile);
   if (kind == NULL)
     {
-      CHECK (need_fast == need_exact, "no fast path: fast needs what exact "
-                                      "needs (%g, %g)",
+      CHECK (need_fast == need_exact,
+             "no fast path: fast needs what exact "
+             "needs (%g, %g)",
              need_fast, need_exact);
       return;
     }

@@ -274,8 +274,8 @@ main (int argc, char **argv)
   {
     gd_winograd *wg = gd_winograd_new ();
     float y = 5.0f;
-    CHECK (gd_winograd_conv3x3 (wg, best + 1, &dummy, 1, 1, 1, 0, &dummy,
-                                NULL, 1, &y, 0)
+    CHECK (gd_winograd_conv3x3 (wg, best + 1, &dummy, 1, 1, 1, 0, &dummy, NULL,
+                                1, &y, 0)
                    == -1
                && y == 5.0f,
            "a variant this CPU lacks ran");

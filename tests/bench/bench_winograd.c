@@ -71,8 +71,7 @@ main (int argc, char **argv)
     x[i] = (float)((state = state * 1664525u + 1013904223u) >> 8) / 8388608.0f
            - 1.0f;
   for (i = 0; i < (size_t)cout * cin * 9; i++)
-    wt[i] = ((float)((state = state * 1664525u + 1013904223u) >> 8)
-                 / 8388608.0f
+    wt[i] = ((float)((state = state * 1664525u + 1013904223u) >> 8) / 8388608.0f
              - 1.0f)
             * 0.1f;
   for (i = 0; i < (size_t)cout; i++)
@@ -96,8 +95,8 @@ main (int argc, char **argv)
             cpu[v][r] = now (CLOCK_PROCESS_CPUTIME_ID) - c0;
           }
       }
-  printf ("conv3x3 %d->%d %dx%d, %d thread(s), %.2f GFLOP\n", cin, cout,
-          size, size, threads, gflop);
+  printf ("conv3x3 %d->%d %dx%d, %d thread(s), %.2f GFLOP\n", cin, cout, size,
+          size, threads, gflop);
   for (v = 0; v <= 1 + best; v++)
     {
       double max_abs = 0;
@@ -115,7 +114,9 @@ main (int argc, char **argv)
       printf ("%-14s %8.4f s  %6.1f GFLOP/s (direct-equivalent)  "
               "exact/this %5.2f  CPU %8.4f s, exact/this %5.2f  "
               "max abs vs exact %.3g\n",
-              v == 0 ? "exact" : v == 1 ? "winograd c" : "winograd avx2",
+              v == 0   ? "exact"
+              : v == 1 ? "winograd c"
+                       : "winograd avx2",
               med[v], gflop / med[v], med[0] / med[v], med_cpu[v],
               med_cpu[0] / med_cpu[v], max_abs);
     }
