@@ -10,9 +10,9 @@
  * The work is cut into blocks of wg_tiles () tiles along one row of tiles.
  * For a block, every input channel is copied (zero-padded; nearest x2 when
  * upsampling) into a 6-row strip and transformed into V (36 x cin x
- * tiles), then 36 GEMMs give M (36 x cout x tiles) and the output
- * transform writes y.  V and M of a block stay in a core's L2 cache (for
- * 128 channels: 0.6 MiB each).  U is transformed once per weight tensor
+ * tiles), then 36 GEMMs give M (cout x 36 x tiles) and the output
+ * transform writes y.  V and M of a block stay in a core's L2 cache (about
+ * 1 MiB together, wg_tiles).  U is transformed once per weight tensor
  * (in double), laid out for the GEMM kernel in panels of WG_ROWS output
  * channels (zero rows past cout).
  */
@@ -597,9 +597,10 @@ wg_output_avx2 (const wg_job *j, const float *m, size_t xi_stride, int ntp,
       for (i = 0; i < 4; i++)
         {
           const int oy = 4 * ty + i;
-          float *dst = yc + (size_t)oy * j->wout + ox;
+          float *dst;
           if (oy >= j->hout)
             break;
+          dst = yc + (size_t)oy * j->wout + ox;
           for (c = 0; c < 6; c++)
             row[c] = f[i][c];
           wg_at_avx2 (row, o);
