@@ -165,10 +165,25 @@ gd_winograd_layer_bytes (int cin, int cout, int threads)
             + (size_t)threads * wg_work_floats (cin, cout));
 }
 
-/* U = G g G^T for every (cout, cin) pair, in double, rounded once. */
-static void
-wg_transform_weights (const float *weight, int cin, int cout, float *u)
+typedef struct
 {
+  const float *weight;
+  int cin, cout;
+  float *u;
+} wg_weights_job;
+
+/* U = G g G^T for the (cout, cin) pairs of one thread's output channels,
+   in double, rounded once (each value alone: the same bits on any
+   thread). */
+static void
+wg_transform_weights (void *ctx, int index, int count)
+{
+  const wg_weights_job *j = ctx;
+  const float *weight = j->weight;
+  const int cin = j->cin, cout = j->cout;
+  const int co_lo = (int)((long long)cout * index / count);
+  const int co_hi = (int)((long long)cout * (index + 1) / count);
+  float *u = j->u;
   static const double G[6][3] = {
     { 1.0 / 4, 0, 0 },
     { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
@@ -180,7 +195,7 @@ wg_transform_weights (const float *weight, int cin, int cout, float *u)
   const size_t panels = wg_panels (cout);
   int co, ci, a, b, k;
 
-  for (co = 0; co < cout; co++)
+  for (co = co_lo; co < co_hi; co++)
     for (ci = 0; ci < cin; ci++)
       {
         const float *g = weight + ((size_t)co * cin + ci) * 9;
@@ -232,7 +247,11 @@ wg_weights_get (gd_winograd *wg, const float *weight, int cin, int cout)
   e->weight = weight;
   e->cin = cin;
   e->cout = cout;
-  wg_transform_weights (weight, cin, cout, e->u);
+  {
+    wg_weights_job job = { weight, cin, cout, e->u };
+    int count = gd_threads () < cout ? gd_threads () : cout;
+    gd_parallel_run (wg_transform_weights, &job, count);
+  }
   wg->n_weights++;
   wg->bytes += n * sizeof (float);
   return e->u;
