@@ -273,6 +273,7 @@ typedef struct
   int n_blocks;
   int isa;
   gd_winograd *wg;
+  int next_block; /* the next block to take (atomic) */
 } wg_job;
 
 /* Row length of the strip for ntp tiles: 4 ntp + 2 inputs, and 2 more
@@ -709,17 +710,18 @@ wg_block (const wg_job *j, int block, float *work)
     }
 }
 
-/* One thread's share: blocks [lo, hi); which thread runs a block changes
-   nothing in its bits. */
+/* Each thread takes the next block not yet taken, so a thread that the
+   machine's other work slows takes fewer; which thread runs a block
+   changes nothing in its bits. */
 static void
 wg_task (void *ctx, int index, int count)
 {
-  const wg_job *j = ctx;
-  int lo = (int)((long long)j->n_blocks * index / count);
-  int hi = (int)((long long)j->n_blocks * (index + 1) / count);
+  wg_job *j = ctx;
   int b;
 
-  for (b = lo; b < hi; b++)
+  (void)count;
+  while ((b = __atomic_fetch_add (&j->next_block, 1, __ATOMIC_RELAXED))
+         < j->n_blocks)
     wg_block (j, b, j->wg->work[index]);
 }
 
@@ -755,6 +757,7 @@ gd_winograd_conv3x3 (gd_winograd *wg, int isa, const float *x, int cin, int h,
   j.n_blocks = tiles_h * j.segments;
   j.isa = isa;
   j.wg = wg;
+  j.next_block = 0;
 
   j.u = wg_weights_get (wg, weight, cin, cout);
   if (j.u == NULL)
