@@ -275,12 +275,11 @@ bf16_loop (long iters)
       c10 = _mm512_dpbf16_ps (c10, a, b);
       c11 = _mm512_dpbf16_ps (c11, a, b);
     }
-  c0 = _mm512_add_ps (_mm512_add_ps (_mm512_add_ps (c0, c1),
-                                     _mm512_add_ps (c2, c3)),
-                      _mm512_add_ps (_mm512_add_ps (c4, c5),
-                                     _mm512_add_ps (c6, c7)));
-  c0 = _mm512_add_ps (c0, _mm512_add_ps (_mm512_add_ps (c8, c9),
-                                         _mm512_add_ps (c10, c11)));
+  c0 = _mm512_add_ps (
+      _mm512_add_ps (_mm512_add_ps (c0, c1), _mm512_add_ps (c2, c3)),
+      _mm512_add_ps (_mm512_add_ps (c4, c5), _mm512_add_ps (c6, c7)));
+  c0 = _mm512_add_ps (
+      c0, _mm512_add_ps (_mm512_add_ps (c8, c9), _mm512_add_ps (c10, c11)));
   return _mm512_reduce_add_ps (c0);
 }
 
@@ -340,8 +339,8 @@ peak_thread (void *ctx_)
   peak_ctx *ctx = ctx_;
 
 #ifdef HAVE_X86_PEAKS
-  ctx->sink = ctx->kind == 0 ? bf16_loop (peak_iters (0))
-                             : amx_loop (peak_iters (1));
+  ctx->sink
+      = ctx->kind == 0 ? bf16_loop (peak_iters (0)) : amx_loop (peak_iters (1));
 #endif
   return NULL;
 }
