@@ -102,19 +102,22 @@ def blas_label(choice):
 
 
 class Worker:
-    def __init__(self, name, cmd, env, kind, out_path=None):
+    def __init__(self, name, cmd, env, kind, log_path, out_path=None):
         self.name, self.kind, self.out_path = name, kind, out_path
         self.times, self.cpu, self.conv = [], [], []
         self.info, self.error, self.hwm_mib = {}, None, None
-        self.proc = subprocess.Popen(
-            cmd,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
+        # stderr to a file: a pipe nobody reads could fill and stall it.
+        self.log_path = log_path
+        with open(log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+                cwd=ROOT,
+            )
         line = self._read()
         if line is not None:
             self.info = json.loads(line)
@@ -123,7 +126,8 @@ class Worker:
         line = self.proc.stdout.readline()
         if not line:
             self.proc.wait()
-            err = self.proc.stderr.read().strip().splitlines()
+            with open(self.log_path) as log:
+                err = log.read().strip().splitlines()
             self.error = "exit %s: %s" % (self.proc.returncode, err[-1] if err else "no message")
             return None
         return line
@@ -240,7 +244,7 @@ def run_config(args, threads, size, peaks, lines):
             w = Missing(name, kind, args.ort_missing)
         else:
             print("  starting %s" % name, file=sys.stderr, flush=True)
-            w = Worker(name, cmd, env, kind, out_path)
+            w = Worker(name, cmd, env, kind, out_path[:-4] + ".log", out_path)
         workers.append(w)
     # Outputs compared before timing: against our exact path (the first).
     ref = np.fromfile(workers[0].out_path, dtype=np.float32) if not workers[0].error else None
@@ -371,7 +375,8 @@ def main(argv=None):
     total = time.monotonic()
     for threads in [int(t) for t in args.threads.split(",")]:
         print("%d thread(s): peaks" % threads, file=sys.stderr, flush=True)
-        peaks = [Worker(n, c, e, k) for n, c, e, k in peak_workers(args, threads)]
+        peaks = [Worker(n, c, e, k, os.path.join(args.work, "peak-%d-%d.log" % (threads, i)))
+                 for i, (n, c, e, k) in enumerate(peak_workers(args, threads))]
         body = []
         for size in [int(s) for s in args.sizes.split(",")]:
             print("%d thread(s), %dx%d" % (threads, size, size), file=sys.stderr, flush=True)
