@@ -25,6 +25,10 @@ ratios against our exact path, GFLOP/s of the convolutions (268.5 GFLOP at
 512x512) against the peaks, CPU time, our time in convolutions against the
 rest, peak resident memory (VmHWM of each worker), the load average.
 
+--caps adds the fast path with its ISA capped (GD_MAX_ISA; default avx2,
+the Winograd path a laptop without AVX-512 runs), under the first kernel
+choice.
+
 OpenBLAS kernel choices (--blas): "env" is the environment as it is, "own"
 runs with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE removed (OpenBLAS's own
 detection), "haswell" sets OPENBLAS_CORETYPE=Haswell (AVX2 kernels).  The
@@ -209,6 +213,14 @@ def net_workers(args, size, threads, in_path):
             name = "%s, %s" % (prec, blas_label(choice))
             cmd = [worker, "net", args.model, str(size), str(threads), prec, in_path, out(prec + "-" + choice)]
             specs.append((name, cmd, blas_env(choice), "fp32" if prec == "exact" else "bf16", out(prec + "-" + choice)))
+    for cap in args.caps:
+        # The fast path with the ISA capped (GD_MAX_ISA), e.g. avx2: what a
+        # laptop without AVX-512 runs (Winograd below BF16).
+        env = blas_env(args.blas[0])
+        env["GD_MAX_ISA"] = cap
+        name = "fast, GD_MAX_ISA=%s, %s" % (cap, blas_label(args.blas[0]))
+        cmd = [worker, "net", args.model, str(size), str(threads), "fast", in_path, out("fast-" + cap)]
+        specs.append((name, cmd, env, "fp32" if cap in ("avx2", "avx512") else "bf16", out("fast-" + cap)))
     for impl in args.impls:
         if impl in ("torch-fp32", "torch-bf16"):
             bf16 = impl == "torch-bf16"
@@ -334,6 +346,7 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--blas", default="default", help="env, own, haswell (comma-separated)")
     ap.add_argument("--impls", default="torch-fp32,torch-bf16,ort", help="besides ours: torch-fp32, torch-bf16, ort")
+    ap.add_argument("--caps", default="avx2", help="also the fast path under these GD_MAX_ISA caps (comma-separated; '' for none)")
     ap.add_argument("--work", default="/tmp/gd-bench-all")
     ap.add_argument("--out", help="markdown report (default: stdout)")
     args = ap.parse_args(argv)
@@ -341,6 +354,7 @@ def main(argv=None):
         args.blas = "env,own" if os.environ.get("OPENBLAS_CORETYPE") else "own,haswell"
     args.blas = args.blas.split(",")
     args.impls = [i for i in args.impls.split(",") if i]
+    args.caps = [c for c in args.caps.split(",") if c]
     args.model = os.path.abspath(args.model)
     args.build = os.path.abspath(args.build)
     os.makedirs(args.work, exist_ok=True)
