@@ -22,6 +22,10 @@ diffusion_task_params (const DiffusionProcedure *proc,
   params->strength = vals->strength;
   params->scale = vals->scale;
   params->sigma = vals->sigma;
+  params->precision = (gd_precision)vals->precision;
+  /* (img2img with a selection refines what is there: no fill) */
+  if (proc->tool == DIFFUSION_INPAINT)
+    params->fill = (gd_fill)vals->fill;
   if (proc->tool == DIFFUSION_DENOISE)
     {
       params->ensemble = vals->ensemble;

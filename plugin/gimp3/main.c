@@ -131,6 +131,26 @@ diffusion_add_arguments (GimpProcedure *procedure,
                                               defaults.model,
                                               G_PARAM_READWRITE);
           break;
+        case DIFFUSION_ARG_FILL:
+        case DIFFUSION_ARG_PRECISION:
+          {
+            /* The core's names (what a script passes) with the dialog's
+             * labels; GIMP refuses any other name. */
+            GimpChoice *choice = gimp_choice_new ();
+            gint value, count = diffusion_choice_count (a->kind);
+
+            for (value = 0; value < count; value++)
+              gimp_choice_add (choice, diffusion_choice_name (a->kind, value),
+                               value, _ (diffusion_choice_label (a->kind, value)),
+                               NULL);
+            gimp_procedure_add_choice_argument (
+                procedure, a->name, nick, a->help, choice,
+                diffusion_choice_name (a->kind, a->kind == DIFFUSION_ARG_FILL
+                                                    ? defaults.fill
+                                                    : defaults.precision),
+                G_PARAM_READWRITE);
+          }
+          break;
         }
       g_free (nick);
     }

@@ -30,9 +30,11 @@ typedef struct
   GtkWidget *preview_label;
   GtkWidget *estimate_label;
   GtkWidget *sampler;
+  GtkWidget *fill; /* inpaint's fill list, or NULL */
 
   gd_model *model;
   gchar *model_name; /* what `model` was loaded for */
+  gint32 calibrated_precision; /* the precision the speed was measured at */
   gchar *model_error;
   gdouble seconds_per_pixel;
   gdouble sigma;
@@ -96,6 +98,7 @@ diffusion_dialog_model_load (DiffusionDialog *d)
   g_clear_pointer (&d->model_error, g_free);
   g_free (d->model_name);
   d->model_name = g_strdup (d->vals.model);
+  d->calibrated_precision = d->vals.precision;
   d->seconds_per_pixel = 0.0;
   d->calibrated = FALSE;
 
@@ -362,7 +365,13 @@ diffusion_dialog_config_changed (GObject *config, GParamSpec *pspec,
   message = diffusion_vals_from_object (d->proc, config, &d->vals);
   g_free (message);
   d->shown_valid = FALSE;
-  if (g_strcmp0 (d->model_name, d->vals.model) != 0)
+  /* At strength 1 the hole starts from noise whatever the fill. */
+  if (d->fill != NULL)
+    gtk_widget_set_sensitive (d->fill, d->vals.strength < 1.0);
+  /* Another model, or another precision (another speed): loaded and
+   * measured again. */
+  if (g_strcmp0 (d->model_name, d->vals.model) != 0
+      || d->vals.precision != d->calibrated_precision)
     diffusion_dialog_model_load (d);
   diffusion_dialog_estimate_update (d);
   gimp_preview_invalidate (GIMP_PREVIEW (d->preview));
@@ -471,6 +480,21 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
         ids = g_list_append (ids, "ensemble");
       }
       break;
+    case DIFFUSION_INPAINT:
+      ids = g_list_append (ids, "strength");
+      /* The core's fills, by the labels the argument gives them. */
+      d->fill = gimp_procedure_dialog_get_widget (dialog, "fill", G_TYPE_NONE);
+      gimp_help_set_help_data (
+          d->fill,
+          _ ("What the selection starts from below strength 1: patches of "
+             "the image around it (texture and structure), a smooth fill "
+             "from its border, or each part by its shape (Auto: patches for "
+             "an object, the smooth fill for a thin stroke or a large "
+             "area). At strength 1 it starts from noise."),
+          NULL);
+      gtk_widget_set_sensitive (d->fill, d->vals.strength < 1.0);
+      ids = g_list_append (ids, "fill");
+      break;
     default:
       ids = g_list_append (ids, "strength");
       break;
@@ -520,6 +544,13 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
   gimp_procedure_dialog_get_widget (dialog, "seed", GIMP_TYPE_LABEL_SPIN);
   ids = g_list_append (ids, "seed");
   ids = g_list_append (ids, "model");
+  gimp_help_set_help_data (
+      gimp_procedure_dialog_get_widget (dialog, "precision", G_TYPE_NONE),
+      _ ("Exact: 32-bit floats, the same pixels on every computer. Fast: "
+         "bfloat16 where the CPU has it (AVX512_BF16, AMX), a few times "
+         "faster, pixels a little different; elsewhere it is exact."),
+      NULL);
+  ids = g_list_append (ids, "precision");
 
   d->estimate_label
       = gimp_procedure_dialog_get_label (dialog, "estimate", "", FALSE, FALSE);
@@ -575,6 +606,11 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
                           diffusion_vals_sampler (&d->vals));
   g_string_append_printf (text, "steps\t%d\nseed\t%d\nmodel\t%s\n",
                           d->vals.steps, d->vals.seed, d->vals.model);
+  g_string_append_printf (
+      text, "fill\t%s\nfill-sensitive\t%d\nprecision\t%s\n",
+      diffusion_choice_name (DIFFUSION_ARG_FILL, d->vals.fill),
+      d->fill != NULL && gtk_widget_is_sensitive (d->fill),
+      diffusion_choice_name (DIFFUSION_ARG_PRECISION, d->vals.precision));
   g_string_append_printf (text, "preview-shown\t%d\n",
                           d->shown != NULL && d->shown_valid);
   g_string_append_printf (text, "preview-status\t%s\n",
