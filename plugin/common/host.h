@@ -171,6 +171,7 @@ typedef struct
   gint x, y, width, height;
   gint work_x, work_y, work_width, work_height;
   gboolean use_mask;
+  gint image_width, image_height; /* the drawable's size */
 } DiffusionPlan;
 
 /* The pixels of a rectangle of a drawable: colour for the core, alpha kept
@@ -224,6 +225,8 @@ typedef struct
   void *progress_data;
   gdouble sigma; /* denoise: the estimate for sigma 0 (< 0: none yet); on
                     return the sigma used */
+  gint image_width, image_height; /* the drawable `in` is cut from (inpaint's
+                                     auto fill); 0: in's own size */
 } DiffusionComputeOptions;
 
 void diffusion_task_params (const DiffusionProcedure *proc,
@@ -294,6 +297,8 @@ typedef struct
   DiffusionRegion region; /* the input, in drawable coordinates */
   gd_image mask;          /* data NULL when the tool takes none */
   gdouble sigma;          /* denoise: the sigma to use (> 0) */
+  gint image_width;       /* the drawable's size (DiffusionPlan's) */
+  gint image_height;
 
   /* Written by the thread; read by the main thread after `finished`. */
   gd_image out;

@@ -257,6 +257,8 @@ diffusion_dialog_preview_start (DiffusionDialog *d)
   if (width <= 0 || height <= 0)
     return;
   job = diffusion_job_new (DIFFUSION_JOB_PREVIEW, d->proc, d->vals, d->model);
+  job->image_width = d->plan.image_width;
+  job->image_height = d->plan.image_height;
   job->sigma = d->sigma; /* for sigma 0: the run's estimate */
   if (!diffusion_dialog_read (d, x, y, width, height, &job->region, &error)
       || (d->plan.use_mask

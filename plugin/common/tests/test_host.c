@@ -216,7 +216,8 @@ test_plans (void)
       if (ok)
         CHECK (plan.x == 0 && plan.y == 0 && plan.width == 300
                    && plan.height == 200 && plan.work_width == 300
-                   && plan.work_height == 200 && !plan.use_mask,
+                   && plan.work_height == 200 && !plan.use_mask
+                   && plan.image_width == 300 && plan.image_height == 200,
                "tool %d: the whole layer", tool);
 
 #define REFUSES(field, what)                                                   \
