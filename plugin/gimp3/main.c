@@ -133,23 +133,17 @@ diffusion_add_arguments (GimpProcedure *procedure,
           break;
         case DIFFUSION_ARG_FILL:
         case DIFFUSION_ARG_PRECISION:
-          {
-            /* The core's names (what a script passes) with the dialog's
-             * labels; GIMP refuses any other name. */
-            GimpChoice *choice = gimp_choice_new ();
-            gint value, count = diffusion_choice_count (a->kind);
-
-            for (value = 0; value < count; value++)
-              gimp_choice_add (choice, diffusion_choice_name (a->kind, value),
-                               value, _ (diffusion_choice_label (a->kind, value)),
-                               NULL);
-            gimp_procedure_add_choice_argument (
-                procedure, a->name, nick, a->help, choice,
-                diffusion_choice_name (a->kind, a->kind == DIFFUSION_ARG_FILL
-                                                    ? defaults.fill
-                                                    : defaults.precision),
-                G_PARAM_READWRITE);
-          }
+          /* By name, as the sampler: a string the plug-in checks (a
+           * GimpChoice would be GIMP's own list, but GIMP 3.0 gives a
+           * script's unknown name the default with only a warning on
+           * stderr, where the plug-in must refuse it); the default is the
+           * core's. */
+          gimp_procedure_add_string_argument (
+              procedure, a->name, nick, a->help,
+              diffusion_choice_name (a->kind, a->kind == DIFFUSION_ARG_FILL
+                                                  ? defaults.fill
+                                                  : defaults.precision),
+              G_PARAM_READWRITE);
           break;
         }
       g_free (nick);

@@ -148,7 +148,7 @@ def compare_cli(tmp, cli, model):
     GIMP rounds through babl), on the RGBA image."""
     # gimp3_checks.check_fill_precision's rectangle
     mask = np.zeros((24, 32, 1), np.uint8)
-    mask[6:18, 8:24] = 255
+    mask[8:16, 12:20] = 255
     mask_path = os.path.join(tmp, "mask-rect.png")
     pngfile.write(mask_path, mask, 8)
     runs = {

@@ -379,6 +379,60 @@ diffusion_dialog_config_changed (GObject *config, GParamSpec *pspec,
   gimp_preview_invalidate (GIMP_PREVIEW (d->preview));
 }
 
+/* A choice list (fill, precision) into its string argument. */
+static void
+diffusion_dialog_choice_changed (GtkComboBox *combo, DiffusionDialog *d)
+{
+  const gchar *name = gtk_combo_box_get_active_id (combo);
+
+  if (name != NULL)
+    g_object_set (d->config,
+                  (const gchar *)g_object_get_data (G_OBJECT (combo),
+                                                    "diffusion-arg"),
+                  name, NULL);
+}
+
+/* A box of the dialog's, `id`, with a label and a list of a choice
+ * argument's labels (its ids the core's names), on `value`. */
+static GtkWidget *
+diffusion_dialog_choice_box (DiffusionDialog *d, GimpProcedureDialog *dialog,
+                             const gchar *id, const gchar *arg,
+                             DiffusionArgKind kind, gint value,
+                             const gchar *label_text, const gchar *help)
+{
+  gchar *text = g_strdup (label_text), *label_id, *box_id;
+  GtkWidget *label, *box, *combo;
+  gint k;
+
+  if (g_str_has_suffix (text, ":"))
+    text[strlen (text) - 1] = '\0'; /* as GIMP 3 labels its arguments */
+  label_id = g_strconcat (id, "-label", NULL);
+  box_id = g_strconcat (id, "-box", NULL);
+  label = gimp_procedure_dialog_get_label (dialog, label_id, text, FALSE, TRUE);
+  box = gimp_procedure_dialog_fill_box (dialog, box_id, label_id, NULL);
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (box),
+                                  GTK_ORIENTATION_HORIZONTAL);
+  gtk_box_set_spacing (GTK_BOX (box), 6);
+  combo = gtk_combo_box_text_new ();
+  for (k = 0; k < diffusion_choice_count (kind); k++)
+    gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo),
+                               diffusion_choice_name (kind, k),
+                               _ (diffusion_choice_label (kind, k)));
+  gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo),
+                               diffusion_choice_name (kind, value));
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), combo);
+  gimp_help_set_help_data (combo, help, NULL);
+  g_object_set_data (G_OBJECT (combo), "diffusion-arg", (gpointer)arg);
+  g_signal_connect (combo, "changed",
+                    G_CALLBACK (diffusion_dialog_choice_changed), d);
+  gtk_box_pack_start (GTK_BOX (box), combo, TRUE, TRUE, 0);
+  gtk_widget_show_all (box);
+  g_free (text);
+  g_free (label_id);
+  g_free (box_id);
+  return combo;
+}
+
 static void
 diffusion_dialog_sampler_changed (GtkComboBox *combo, DiffusionDialog *d)
 {
@@ -484,18 +538,17 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
       break;
     case DIFFUSION_INPAINT:
       ids = g_list_append (ids, "strength");
-      /* The core's fills, by the labels the argument gives them. */
-      d->fill = gimp_procedure_dialog_get_widget (dialog, "fill", G_TYPE_NONE);
-      gimp_help_set_help_data (
-          d->fill,
+      /* The core's fills, by their labels. */
+      d->fill = diffusion_dialog_choice_box (
+          d, dialog, "fill", "fill", DIFFUSION_ARG_FILL, d->vals.fill,
+          _ ("_Fill:"),
           _ ("What the selection starts from below strength 1: patches of "
              "the image around it (texture and structure), a smooth fill "
              "from its border, or each part by its shape (Auto: patches for "
              "an object, the smooth fill for a thin stroke or a large "
-             "area). At strength 1 it starts from noise."),
-          NULL);
+             "area). At strength 1 it starts from noise."));
       gtk_widget_set_sensitive (d->fill, d->vals.strength < 1.0);
-      ids = g_list_append (ids, "fill");
+      ids = g_list_append (ids, "fill-box");
       break;
     default:
       ids = g_list_append (ids, "strength");
@@ -546,13 +599,13 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
   gimp_procedure_dialog_get_widget (dialog, "seed", GIMP_TYPE_LABEL_SPIN);
   ids = g_list_append (ids, "seed");
   ids = g_list_append (ids, "model");
-  gimp_help_set_help_data (
-      gimp_procedure_dialog_get_widget (dialog, "precision", G_TYPE_NONE),
+  diffusion_dialog_choice_box (
+      d, dialog, "precision", "precision", DIFFUSION_ARG_PRECISION,
+      d->vals.precision, _ ("Prec_ision:"),
       _ ("Exact: 32-bit floats, the same pixels on every computer. Fast: "
          "bfloat16 where the CPU has it (AVX512_BF16, AMX), a few times "
-         "faster, pixels a little different; elsewhere it is exact."),
-      NULL);
-  ids = g_list_append (ids, "precision");
+         "faster, pixels a little different; elsewhere it is exact."));
+  ids = g_list_append (ids, "precision-box");
 
   d->estimate_label
       = gimp_procedure_dialog_get_label (dialog, "estimate", "", FALSE, FALSE);
