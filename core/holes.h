@@ -20,11 +20,11 @@
 
 typedef struct
 {
-  int area;         /* pixels */
-  double thickness; /* the largest distance from one of its pixels to the
-                       nearest known one (the inscribed disc's radius) */
+  int area;          /* pixels */
+  double thickness;  /* the largest distance from one of its pixels to the
+                        nearest known one (the inscribed disc's radius) */
   double elongation; /* area / (pi thickness^2): an ellipse's axis ratio */
-  gd_fill fill;     /* the start GD_FILL_AUTO gives it */
+  gd_fill fill;      /* the start GD_FILL_AUTO gives it */
 } gd_hole;
 
 /* For each pixel of `mask` (1 channel), the Euclidean distance to the

@@ -4,9 +4,9 @@
  * the known pixels (DDNM with A = the known pixels) for the deterministic
  * ones.  Below strength 1 the run starts from the hole filled (with the
  * image's own patches, patchfill.c, or smoothly from its border, fill.c;
- * with the auto fill each hole as holes.c says) noised to t0, so what was under the mask never shows through and the
- * network blends the fill's seams into the surroundings.
- * Pixels where the mask is 0 come out bit-identical. */
+ * with the auto fill each hole as holes.c says) noised to t0, so what was under
+ * the mask never shows through and the network blends the fill's seams into the
+ * surroundings. Pixels where the mask is 0 come out bit-identical. */
 #include "fill.h"
 #include "holes.h"
 #include "image.h"
@@ -326,10 +326,9 @@ inpaint_auto_choice (const gd_task_params *p, const gd_image *in,
   size_t plane = (size_t)rw * rh;
   int *labels = malloc (plane * sizeof *labels), n_holes = 0, status;
   gd_hole *holes = NULL;
-  double image_area
-      = p->image_width > 0 && p->image_height > 0
-            ? (double)p->image_width * p->image_height
-            : (double)in->width * in->height;
+  double image_area = p->image_width > 0 && p->image_height > 0
+                          ? (double)p->image_width * p->image_height
+                          : (double)in->width * in->height;
 
   *any = 0;
   sub.data = malloc (plane * sizeof *sub.data);
@@ -348,7 +347,8 @@ inpaint_auto_choice (const gd_task_params *p, const gd_image *in,
   status = gd_holes_find (&sub, image_area, labels, &holes, &n_holes, err);
   for (size_t i = 0; status == GD_OK && i < plane; i++)
     {
-      use_patch[i] = labels[i] > 0 && holes[labels[i] - 1].fill == GD_FILL_PATCH;
+      use_patch[i]
+          = labels[i] > 0 && holes[labels[i] - 1].fill == GD_FILL_PATCH;
       *any |= use_patch[i];
     }
   free (holes);
@@ -374,16 +374,15 @@ inpaint_start (gd_task *task, const gd_task_params *p, const gd_image *in,
       use_patch = malloc (task->plane);
       if (use_patch == NULL)
         return gd_error_set (err, GD_ERR_NOMEM,
-                             "inpaint: out of memory for a %d x %d region",
-                             rw, rh);
+                             "inpaint: out of memory for a %d x %d region", rw,
+                             rh);
       status = inpaint_auto_choice (p, in, mask, rx, ry, rw, rh, use_patch,
                                     &any, err);
     }
   /* The patch fill runs with the whole mask, so that no hole's hidden
    * pixels are copied into another. */
   if (status == GD_OK && any)
-    status = inpaint_start_patch (task, in, mask, rx, ry, rw, rh, &filled,
-                                  err);
+    status = inpaint_start_patch (task, in, mask, rx, ry, rw, rh, &filled, err);
   if (status == GD_OK && filled && use_patch != NULL)
     {
       /* auto: the patch fill kept for its holes, the smooth fill for the

@@ -358,8 +358,8 @@ test_holes (void)
              holes[0].area, holes[0].thickness, holes[1].area,
              holes[1].thickness);
       CHECK (labels[12 * 240 + 50] == 1 && labels[40 * 240 + 50] == 2
-                 && labels[100 * 240 + 180] == 3
-                 && labels[110 * 240 + 53] == 4 && labels[0] == 0,
+                 && labels[100 * 240 + 180] == 3 && labels[110 * 240 + 53] == 4
+                 && labels[0] == 0,
              "labels: each pixel its hole's (the feathered edge too), 0 "
              "where known");
       /* The same blob in a larger image is smaller than 5% of it still;

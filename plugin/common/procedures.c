@@ -185,7 +185,8 @@ diffusion_procedure_args (DiffusionTool tool, const DiffusionArg **args)
 gboolean
 diffusion_arg_is_appended (const DiffusionArg *arg)
 {
-  return arg->kind == DIFFUSION_ARG_FILL || arg->kind == DIFFUSION_ARG_PRECISION;
+  return arg->kind == DIFFUSION_ARG_FILL
+         || arg->kind == DIFFUSION_ARG_PRECISION;
 }
 
 /* ---------------------------------------------------------------- choices */
@@ -284,9 +285,8 @@ diffusion_vals_set_choice (DiffusionVals *vals, DiffusionArgKind kind,
   gint value;
   gchar *names, *message;
 
-  g_return_val_if_fail (kind == DIFFUSION_ARG_FILL
-                            || kind == DIFFUSION_ARG_PRECISION,
-                        NULL);
+  g_return_val_if_fail (
+      kind == DIFFUSION_ARG_FILL || kind == DIFFUSION_ARG_PRECISION, NULL);
   if (name == NULL || name[0] == '\0')
     return NULL;
   value = diffusion_choice_from_name (kind, name);

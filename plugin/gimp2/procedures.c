@@ -101,8 +101,7 @@ diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
                ? g_strdup_printf (_ ("%s takes %d arguments, got %d"),
                                   proc->proc, required, nparams)
                : g_strdup_printf (_ ("%s takes %d to %d arguments, got %d"),
-                                  proc->proc, required, head + n_args,
-                                  nparams);
+                                  proc->proc, required, head + n_args, nparams);
   diffusion_vals_defaults (proc, vals);
   for (k = 0; k < n_args && head + k < nparams && message == NULL; k++)
     {

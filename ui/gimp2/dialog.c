@@ -30,10 +30,10 @@ typedef struct
   GtkWidget *estimate_label;
   GtkWidget *sigma_label;
   GtkWidget *chooser;
-  GtkWidget *fill;          /* inpaint's fill list, or NULL */
+  GtkWidget *fill;             /* inpaint's fill list, or NULL */
   gint32 calibrated_precision; /* the precision the speed was measured at */
-  GPtrArray *control_names; /* for the test hook: names ... */
-  GPtrArray *controls;      /* ... and their widgets */
+  GPtrArray *control_names;    /* for the test hook: names ... */
+  GPtrArray *controls;         /* ... and their widgets */
   guint32 seed_value;
   gboolean random_seed;
 
@@ -590,11 +590,11 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
       g_signal_connect (adj, "value-changed",
                         G_CALLBACK (diffusion_dialog_double_changed),
                         &vals->strength);
-      d->fill = diffusion_dialog_choice_combo (d, DIFFUSION_ARG_FILL,
-                                               &vals->fill);
+      d->fill
+          = diffusion_dialog_choice_combo (d, DIFFUSION_ARG_FILL, &vals->fill);
       gtk_widget_set_sensitive (d->fill, vals->strength < 1.0);
-      gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("_Fill:"),
-                                 0.0, 0.5, d->fill, 2, FALSE);
+      gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("_Fill:"), 0.0,
+                                 0.5, d->fill, 2, FALSE);
       diffusion_dialog_control (
           d, "fill", d->fill,
           _ ("What the selection starts from below strength 1: patches of "

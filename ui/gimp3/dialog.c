@@ -33,7 +33,7 @@ typedef struct
   GtkWidget *fill; /* inpaint's fill list, or NULL */
 
   gd_model *model;
-  gchar *model_name; /* what `model` was loaded for */
+  gchar *model_name;           /* what `model` was loaded for */
   gint32 calibrated_precision; /* the precision the speed was measured at */
   gchar *model_error;
   gdouble seconds_per_pixel;
@@ -386,10 +386,10 @@ diffusion_dialog_choice_changed (GtkComboBox *combo, DiffusionDialog *d)
   const gchar *name = gtk_combo_box_get_active_id (combo);
 
   if (name != NULL)
-    g_object_set (d->config,
-                  (const gchar *)g_object_get_data (G_OBJECT (combo),
-                                                    "diffusion-arg"),
-                  name, NULL);
+    g_object_set (
+        d->config,
+        (const gchar *)g_object_get_data (G_OBJECT (combo), "diffusion-arg"),
+        name, NULL);
 }
 
 /* A box of the dialog's, `id`, with a label and a list of a choice

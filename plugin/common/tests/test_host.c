@@ -42,8 +42,7 @@ test_procedures (void)
                    && strcmp (args[n - 1]->name, "precision") == 0
                    && (tool != DIFFUSION_INPAINT
                        || strcmp (args[n - 2]->name, "fill") == 0),
-               "%s: the common arguments, then fill and precision",
-               proc->proc);
+               "%s: the common arguments, then fill and precision", proc->proc);
         for (k = 0; k < n; k++)
           CHECK (diffusion_arg_is_appended (args[k]) == (k > model_at),
                  "%s: %s appended", proc->proc, args[k]->name);
@@ -137,8 +136,8 @@ test_procedures (void)
     diffusion_vals_defaults (p, &vals);
     message = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_FILL, "smooth");
     CHECK (message == NULL && vals.fill == GD_FILL_SMOOTH, "fill smooth");
-    message = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_PRECISION,
-                                         "fast");
+    message
+        = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_PRECISION, "fast");
     CHECK (message == NULL && vals.precision == GD_PRECISION_FAST,
            "precision fast");
     message = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_FILL, "");
@@ -150,8 +149,8 @@ test_procedures (void)
                && memcmp (&before, &vals, sizeof vals) == 0,
            "fill \"blur\" refused, values unchanged: %s", message);
     g_free (message);
-    message = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_PRECISION,
-                                         "half");
+    message
+        = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_PRECISION, "half");
     CHECK (message != NULL && strstr (message, "\"exact\" or \"fast\"")
                && memcmp (&before, &vals, sizeof vals) == 0,
            "precision \"half\" refused, values unchanged: %s", message);
