@@ -146,8 +146,8 @@ static const DiffusionArg diffusion_arg_precision
     = { DIFFUSION_ARG_PRECISION, "precision", N_ ("Prec_ision:"),
         "How the network computes: \"exact\" (32-bit floats, the same "
         "pixels on every computer) or \"fast\" (bfloat16 where the CPU "
-        "has it, AVX512_BF16 or AMX; exact elsewhere); \"\" means the "
-        "default" };
+        "has AVX512_BF16 or AMX, else Winograd convolutions on AVX2, else "
+        "exact); \"\" means the default" };
 
 gint
 diffusion_procedure_args (DiffusionTool tool, const DiffusionArg **args)
@@ -203,7 +203,7 @@ static const struct
   { DIFFUSION_ARG_FILL, "smooth", N_ ("Smooth fill") },
   { DIFFUSION_ARG_FILL, "auto", N_ ("Auto: by the hole's shape") },
   { DIFFUSION_ARG_PRECISION, "exact", N_ ("Exact (32-bit floats)") },
-  { DIFFUSION_ARG_PRECISION, "fast", N_ ("Fast (bfloat16)") },
+  { DIFFUSION_ARG_PRECISION, "fast", N_ ("Fast (bfloat16 or Winograd)") },
 };
 
 const gchar *

@@ -809,8 +809,9 @@ diffusion_dialog_build (DiffusionDialog *d)
   diffusion_dialog_control (
       d, "precision", combo,
       _ ("Exact: 32-bit floats, the same pixels on every computer. Fast: "
-         "bfloat16 where the CPU has it (AVX512_BF16, AMX), a few times "
-         "faster, pixels a little different; elsewhere it is exact."));
+         "bfloat16 where the CPU has it (AVX512_BF16, AMX), else Winograd "
+         "convolutions (AVX2): a few times faster, pixels a little "
+         "different; on older CPUs it is exact."));
 
   d->estimate_label = gtk_label_new (NULL);
   gtk_misc_set_alignment (GTK_MISC (d->estimate_label), 0.0, 0.5);

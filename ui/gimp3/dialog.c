@@ -603,8 +603,9 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
       d, dialog, "precision", "precision", DIFFUSION_ARG_PRECISION,
       d->vals.precision, _ ("Prec_ision:"),
       _ ("Exact: 32-bit floats, the same pixels on every computer. Fast: "
-         "bfloat16 where the CPU has it (AVX512_BF16, AMX), a few times "
-         "faster, pixels a little different; elsewhere it is exact."));
+         "bfloat16 where the CPU has it (AVX512_BF16, AMX), else Winograd "
+         "convolutions (AVX2): a few times faster, pixels a little "
+         "different; on older CPUs it is exact."));
   ids = g_list_append (ids, "precision-box");
 
   d->estimate_label
