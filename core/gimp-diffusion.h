@@ -303,8 +303,14 @@ typedef enum
 {
   GD_FILL_SMOOTH = 0, /* the harmonic fill from the hole's border: no
                          texture of its own */
-  GD_FILL_PATCH = 1   /* patches of the image around the hole (PatchMatch
+  GD_FILL_PATCH = 1,  /* patches of the image around the hole (PatchMatch
                          and Wexler et al.'s vote): texture and structure */
+  GD_FILL_AUTO = 2    /* each hole (connected part of the mask) by its
+                         shape: patches for a compact, object-sized hole,
+                         the smooth fill for a thin one (a stroke, within a
+                         few pixels of its border) and for one larger than
+                         5% of the image (docs/tools.md, "Inpaint
+                         defaults") */
 } gd_fill;
 
 typedef struct
@@ -343,6 +349,10 @@ typedef struct
   gd_fill fill;         /* inpaint below strength 1, refine_hole 0: what
                            the hole starts from (default: the inpaint
                            tool's, gd_tool_defaults.fill) */
+  int image_width;      /* the whole image `in` is cut from (a front end */
+  int image_height;     /* working on a region of a layer): GD_FILL_AUTO
+                           measures a hole against its area; 0: in's own
+                           size */
   size_t memory_budget; /* bytes the network may use; 0 = default */
   int tile_size;        /* 0: chosen from memory_budget */
   gd_precision precision; /* the convolutions (default EXACT; see
@@ -395,8 +405,8 @@ int gd_tool_defaults_get (gd_tool tool, gd_tool_defaults *d, gd_error *err);
 /* gd_task_params_init, then the tool's defaults (strength, eta, steps). */
 int gd_tool_params_init (gd_tool tool, gd_task_params *p, gd_error *err);
 
-/* "smooth", "patch"; NULL for another value.  gd_fill_from_name: -1 for
- * an unknown name. */
+/* "smooth", "patch", "auto"; NULL for another value.  gd_fill_from_name:
+ * -1 for an unknown name. */
 const char *gd_fill_name (gd_fill fill);
 int gd_fill_from_name (const char *name);
 

@@ -3,11 +3,12 @@
  * stochastic samplers, with its resampling rounds; x0_hat projected onto
  * the known pixels (DDNM with A = the known pixels) for the deterministic
  * ones.  Below strength 1 the run starts from the hole filled (with the
- * image's own patches, patchfill.c, or smoothly from its border, fill.c)
- * noised to t0, so what was under the mask never shows through and the
- * network blends the fill's seams into the surroundings.
- * Pixels where the mask is 0 come out bit-identical. */
+ * image's own patches, patchfill.c, or smoothly from its border, fill.c;
+ * with the auto fill each hole as holes.c says) noised to t0, so what was under
+ * the mask never shows through and the network blends the fill's seams into the
+ * surroundings. Pixels where the mask is 0 come out bit-identical. */
 #include "fill.h"
+#include "holes.h"
 #include "image.h"
 #include "patchfill.h"
 #include "sampler-internal.h"
@@ -312,6 +313,102 @@ done:
   return status;
 }
 
+/* Which pixels of the region (rw x rh at rx, ry) start from the patch
+ * fill under GD_FILL_AUTO: those of the holes it gives patches (holes.c);
+ * *any 0 when there are none.  The holes are found on the region, which
+ * holds them all with known pixels around (inpaint_region). */
+static int
+inpaint_auto_choice (const gd_task_params *p, const gd_image *in,
+                     const gd_image *mask, int rx, int ry, int rw, int rh,
+                     unsigned char *use_patch, int *any, gd_error *err)
+{
+  gd_image sub = { rw, rh, 1, NULL };
+  size_t plane = (size_t)rw * rh;
+  int *labels = malloc (plane * sizeof *labels), n_holes = 0, status;
+  gd_hole *holes = NULL;
+  double image_area = p->image_width > 0 && p->image_height > 0
+                          ? (double)p->image_width * p->image_height
+                          : (double)in->width * in->height;
+
+  *any = 0;
+  sub.data = malloc (plane * sizeof *sub.data);
+  if (labels == NULL || sub.data == NULL)
+    {
+      free (labels);
+      free (sub.data);
+      return gd_error_set (err, GD_ERR_NOMEM,
+                           "inpaint: out of memory for a %d x %d region", rw,
+                           rh);
+    }
+  for (int y = 0; y < rh; y++)
+    memcpy (sub.data + (size_t)y * rw,
+            mask->data + (size_t)(ry + y) * mask->width + rx,
+            (size_t)rw * sizeof *sub.data);
+  status = gd_holes_find (&sub, image_area, labels, &holes, &n_holes, err);
+  for (size_t i = 0; status == GD_OK && i < plane; i++)
+    {
+      use_patch[i]
+          = labels[i] > 0 && holes[labels[i] - 1].fill == GD_FILL_PATCH;
+      *any |= use_patch[i];
+    }
+  free (holes);
+  free (labels);
+  free (sub.data);
+  return status;
+}
+
+/* x (the region, planar, a copy of known) <- the start p->fill says:
+ * patches, the smooth fill, or (auto) each hole's; the smooth fill where
+ * the patch fill finds nothing to copy. */
+static int
+inpaint_start (gd_task *task, const gd_task_params *p, const gd_image *in,
+               const gd_image *mask, const float *known, const float *keep,
+               int rx, int ry, int rw, int rh, gd_error *err)
+{
+  unsigned char *use_patch = NULL;
+  float *patched = NULL;
+  int filled = 0, any = p->fill == GD_FILL_PATCH, status = GD_OK;
+
+  if (p->fill == GD_FILL_AUTO)
+    {
+      use_patch = malloc (task->plane);
+      if (use_patch == NULL)
+        return gd_error_set (err, GD_ERR_NOMEM,
+                             "inpaint: out of memory for a %d x %d region", rw,
+                             rh);
+      status = inpaint_auto_choice (p, in, mask, rx, ry, rw, rh, use_patch,
+                                    &any, err);
+    }
+  /* The patch fill runs with the whole mask, so that no hole's hidden
+   * pixels are copied into another. */
+  if (status == GD_OK && any)
+    status = inpaint_start_patch (task, in, mask, rx, ry, rw, rh, &filled, err);
+  if (status == GD_OK && filled && use_patch != NULL)
+    {
+      /* auto: the patch fill kept for its holes, the smooth fill for the
+       * others */
+      patched = malloc (task->n * sizeof *patched);
+      if (patched == NULL)
+        status = gd_error_set (err, GD_ERR_NOMEM,
+                               "inpaint: out of memory for a %d x %d region",
+                               rw, rh);
+      else
+        {
+          memcpy (patched, task->x, task->n * sizeof *patched);
+          memcpy (task->x, known, task->n * sizeof *patched);
+          status = inpaint_start_fill (task, known, keep, rw, rh, err);
+          for (size_t i = 0; status == GD_OK && i < task->n; i++)
+            if (use_patch[i % task->plane])
+              task->x[i] = patched[i];
+        }
+    }
+  else if (status == GD_OK && !filled)
+    status = inpaint_start_fill (task, known, keep, rw, rh, err);
+  free (use_patch);
+  free (patched);
+  return status;
+}
+
 static int
 inpaint_copy_input (const gd_image *in, gd_image *out, gd_error *err)
 {
@@ -367,7 +464,8 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
     status = inpaint_check_mask (in, mask, err);
   if (status == GD_OK && gd_fill_name (p->fill) == NULL)
     status = gd_error_set (err, GD_ERR_INVALID,
-                           "inpaint: unknown fill %d (smooth or patch)",
+                           "inpaint: unknown fill %d (smooth, patch or "
+                           "auto)",
                            (int)p->fill);
   if (status != GD_OK)
     return status;
@@ -425,18 +523,14 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
 
   /* From q(x_t0 | x0): at t0 = T pure noise; below it x0 is the known
    * pixels with the hole filled with the image's patches or smoothly from
-   * its border (a feathered edge blends the fill and the image), not what
-   * was under the mask; with refine_hole, the region as it is. */
+   * its border, or each hole as auto says (a feathered edge blends the
+   * fill and the image), not what was under the mask; with refine_hole,
+   * the region as it is. */
   memcpy (task.x, known, task.n * sizeof (float));
   if (t0 < info->schedule.T && !p->refine_hole)
     {
-      int filled = 0;
-
-      if (p->fill == GD_FILL_PATCH)
-        status = inpaint_start_patch (&task, in, mask, rx, ry, rw, rh,
-                                      &filled, err);
-      if (status == GD_OK && !filled)
-        status = inpaint_start_fill (&task, known, keep, rw, rh, err);
+      status = inpaint_start (&task, p, in, mask, known, keep, rx, ry, rw, rh,
+                              err);
       if (status != GD_OK)
         goto done;
     }

@@ -37,6 +37,8 @@ gd_task_params_init (gd_task_params *p)
                   ? d.fill
                   : GD_FILL_SMOOTH;
   }
+  p->image_width = 0;
+  p->image_height = 0;
   p->memory_budget = 0;
   p->tile_size = 0;
   p->precision = GD_PRECISION_EXACT;
@@ -46,18 +48,19 @@ gd_task_params_init (gd_task_params *p)
   p->task_progress_data = NULL;
 }
 
-static const char *const fill_names[] = { "smooth", "patch" };
+static const char *const fill_names[] = { "smooth", "patch", "auto" };
+#define N_FILLS ((int)(sizeof fill_names / sizeof fill_names[0]))
 
 const char *
 gd_fill_name (gd_fill fill)
 {
-  return (int)fill >= 0 && (int)fill < 2 ? fill_names[fill] : NULL;
+  return (int)fill >= 0 && (int)fill < N_FILLS ? fill_names[fill] : NULL;
 }
 
 int
 gd_fill_from_name (const char *name)
 {
-  for (int i = 0; name != NULL && i < 2; i++)
+  for (int i = 0; name != NULL && i < N_FILLS; i++)
     if (strcmp (fill_names[i], name) == 0)
       return i;
   return -1;

@@ -75,10 +75,11 @@ denoise_plan_bound (const gd_schedule *sched, const gd_task_params *p,
 static const tool_desc tools[GD_TOOL_COUNT] = {
   /* img2img: a light refinement; the user raises it for more change. */
   { "img2img", { 0.3, 0.0, 20, GD_FILL_SMOOTH }, gd_img2img_plan, img2img_run },
-  /* inpaint: the patch fill of the hole, lightly refined: the shipped
-   * model smooths texture away at higher strengths (docs/tools.md,
+  /* inpaint: each hole filled by its shape (patches for an object, the
+   * smooth fill for a stroke or a large hole), lightly refined: the
+   * shipped model smooths texture away at higher strengths (docs/tools.md,
    * "Inpaint defaults"). */
-  { "inpaint", { 0.03, 1.0, 5, GD_FILL_PATCH }, gd_inpaint_plan, inpaint_run },
+  { "inpaint", { 0.03, 1.0, 5, GD_FILL_AUTO }, gd_inpaint_plan, inpaint_run },
   /* upscale: a light pass over the consistent bicubic enlargement
    * (docs/tools.md, "Upscale defaults"). */
   { "upscale", { 0.15, 0.85, 20, GD_FILL_SMOOTH }, gd_upscale_plan, upscale_run },

@@ -326,6 +326,9 @@ test_fill_choice (gd_model *model)
          gd_fill_name (p.fill) ? gd_fill_name (p.fill) : "?");
   CHECK (gd_fill_from_name ("patch") == GD_FILL_PATCH
              && gd_fill_from_name ("smooth") == GD_FILL_SMOOTH
+             && gd_fill_from_name ("auto") == GD_FILL_AUTO
+             && strcmp (gd_fill_name (GD_FILL_AUTO), "auto") == 0
+             && gd_fill_name ((gd_fill)3) == NULL
              && gd_fill_from_name ("noise") == -1
              && gd_fill_from_name (NULL) == -1,
          "fill names");
@@ -393,6 +396,112 @@ test_fill_choice (gd_model *model)
   CHECK (error[1] < 0.5 * error[0],
          "the patch fill continues the texture (%.4f vs smooth %.4f)",
          error[1], error[0]);
+  gd_image_free (&truth);
+  gd_image_free (&hidden);
+  gd_image_free (&mask);
+}
+
+/* Mean |a - b| over the pixels of the rectangle where the mask is 1. */
+static double
+diff_in (const gd_image *a, const gd_image *b, const gd_image *mask, int x0,
+         int y0, int x1, int y1)
+{
+  double sum = 0.0;
+  size_t n = 0;
+
+  for (int y = y0; y < y1; y++)
+    for (int x = x0; x < x1; x++)
+      if (mask->data[(size_t)y * mask->width + x] == 1.0f)
+        for (int c = 0; c < a->channels; c++)
+          {
+            size_t i = ((size_t)y * a->width + x) * a->channels + c;
+
+            sum += fabs ((double)a->data[i] - b->data[i]);
+            n++;
+          }
+  return n ? sum / n : 0.0;
+}
+
+/* GD_FILL_AUTO (the default): each hole its own start.  A compact disc
+ * (thickness 10, 4.5% of the image) starts from patches, a 4-pixel scratch
+ * from the smooth fill: at a low strength auto's result is the patch run's
+ * in the disc and the smooth run's in the scratch; outside the mask every
+ * pixel is the input's; a seed gives the same pixels; what was under the
+ * holes does not show through. */
+static void
+test_fill_auto (gd_model *model)
+{
+  gd_image truth, hidden, mask, out[3], again, other;
+  gd_task_params p;
+  gd_error err;
+  uint32_t lcg = 7;
+  float tile[11 * 9 * 3];
+  double disc[2], scratch[2], far = 0.0;
+
+  for (int i = 0; i < 11 * 9 * 3; i++)
+    {
+      lcg = lcg * 1664525u + 1013904223u;
+      tile[i] = 0.1f + 0.8f * (float)(lcg >> 8) / 16777216.0f;
+    }
+  gd_image_alloc (&truth, 96, 72, 3, NULL);
+  gd_image_alloc (&hidden, 96, 72, 3, NULL);
+  for (int y = 0; y < 72; y++)
+    for (int x = 0; x < 96; x++)
+      for (int c = 0; c < 3; c++)
+        truth.data[((size_t)y * 96 + x) * 3 + c]
+            = tile[((y % 9) * 11 + x % 11) * 3 + c];
+  make_mask (&mask, 96, 72, 26, 30, 10, 0);
+  for (int y = 60; y < 64; y++)
+    for (int x = 50; x < 90; x++)
+      mask.data[y * 96 + x] = 1.0f;
+  for (size_t i = 0; i < test_count (&truth); i++)
+    hidden.data[i] = mask.data[i / 3] == 1.0f ? 0.0f : truth.data[i];
+
+  gd_task_params_init (&p);
+  p.sampler.steps = 2;
+  p.sampler.eta = 1.0;
+  p.sampler.seed = 6;
+  p.strength = 0.01;
+  for (int f = 0; f < 3; f++)
+    {
+      p.fill = (gd_fill[]){ GD_FILL_AUTO, GD_FILL_PATCH, GD_FILL_SMOOTH }[f];
+      CHECK (gd_inpaint (model, &p, &hidden, &mask, &out[f], &err) == GD_OK,
+             "%s: %s", gd_fill_name (p.fill), err.message);
+    }
+  if (out[0].data == NULL || out[1].data == NULL || out[2].data == NULL)
+    return;
+  CHECK (changed_outside (&hidden, &mask, &out[0]) == 0,
+         "auto: pixels outside the mask are bit-identical");
+  for (int f = 0; f < 2; f++)
+    {
+      disc[f] = diff_in (&out[0], &out[1 + f], &mask, 0, 0, 48, 50);
+      scratch[f] = diff_in (&out[0], &out[1 + f], &mask, 48, 55, 96, 72);
+    }
+  printf ("auto against patch / smooth: disc %.4f / %.4f, scratch %.4f / "
+          "%.4f\n",
+          disc[0], disc[1], scratch[0], scratch[1]);
+  CHECK (disc[0] < 0.2 * disc[1],
+         "auto: the disc starts from patches (%.4f from the patch run, "
+         "%.4f from the smooth run)",
+         disc[0], disc[1]);
+  CHECK (scratch[1] < 0.2 * scratch[0],
+         "auto: the scratch starts from the smooth fill (%.4f from the "
+         "smooth run, %.4f from the patch run)",
+         scratch[1], scratch[0]);
+  p.fill = GD_FILL_AUTO;
+  CHECK (gd_inpaint (model, &p, &hidden, &mask, &again, &err) == GD_OK
+             && test_max_abs_diff (&again, &out[0]) == 0.0,
+         "auto: the same seed, the same pixels");
+  CHECK (gd_inpaint (model, &p, &truth, &mask, &other, &err) == GD_OK,
+         "auto on the truth: %s", err.message);
+  for (size_t i = 0; other.data && i < test_count (&other); i++)
+    far = fmax (far, fabs (out[0].data[i] - other.data[i]));
+  CHECK (other.data && far == 0.0,
+         "auto: the hidden pixels do not show through (%g)", far);
+  for (int f = 0; f < 3; f++)
+    gd_image_free (&out[f]);
+  gd_image_free (&again);
+  gd_image_free (&other);
   gd_image_free (&truth);
   gd_image_free (&hidden);
   gd_image_free (&mask);
@@ -583,6 +692,7 @@ main (int argc, char **argv)
       test_seeds_counts_cancel (model);
       test_start_fill (model);
       test_fill_choice (model);
+      test_fill_auto (model);
       test_bad_input (model);
       gd_image_alloc (&in, 150, 100, 3, NULL);
       test_fill (&in);

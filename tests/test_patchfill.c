@@ -4,7 +4,10 @@
  * mask never change and a feathered edge blends; a seed gives the same
  * pixels; gray works; an empty mask, an all-selected image and a mask
  * that does not fit are handled; the context stays around the hole on a
- * large image. */
+ * large image.  The holes of a mask (holes.c): the distance to the known
+ * pixels against a brute-force one, the connected parts and the start the
+ * auto fill gives each. */
+#include "holes.h"
 #include "patchfill.h"
 #include "task-test.h"
 
@@ -253,9 +256,131 @@ test_large_image (void)
   gd_image_free (&mask);
 }
 
+/* ------------------------------------------------------------ holes */
+
+/* The exact transform against the brute-force minimum over every known
+ * pixel, on random masks (sparse and dense known pixels, none at all). */
+static void
+test_distance (void)
+{
+  uint32_t lcg = 4242;
+
+  for (int trial = 0; trial < 6; trial++)
+    {
+      int w = 13 + 7 * trial, h = 31 - 3 * trial;
+      /* known fraction: 0 (none) .. 0.5 */
+      double known_p = trial == 0 ? 0.0 : 0.01 * (trial * trial * 2);
+      gd_image mask;
+      float *dist = malloc ((size_t)w * h * sizeof *dist);
+      double worst = 0.0;
+
+      gd_image_alloc (&mask, w, h, 1, NULL);
+      for (int i = 0; i < w * h; i++)
+        {
+          lcg = lcg * 1664525u + 1013904223u;
+          mask.data[i] = (lcg >> 8) / 16777216.0 < known_p ? 0.0f : 0.5f;
+        }
+      CHECK (gd_distance_to_known (&mask, dist, NULL) == GD_OK,
+             "distance %d x %d", w, h);
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          {
+            double best = HUGE_VAL;
+
+            for (int v = 0; v < h; v++)
+              for (int u = 0; u < w; u++)
+                if (mask.data[v * w + u] == 0.0f)
+                  best = fmin (best, hypot (u - x, v - y));
+            if (isinf (best) || isinf (dist[y * w + x]))
+              worst = isinf (best) && isinf (dist[y * w + x]) ? worst : 1e9;
+            else
+              worst = fmax (worst, fabs (best - dist[y * w + x]));
+          }
+      CHECK (worst < 1e-4,
+             "distance to the known pixels, %d x %d, %.0f%% known: max "
+             "error %g against brute force",
+             w, h, 100 * known_p, worst);
+      free (dist);
+      gd_image_free (&mask);
+    }
+}
+
+/* Four holes of known shapes in a 240 x 160 image: a thin scratch, a wide
+ * stroke, a compact blob (2% of the image) and a large disc (14%). */
+static void
+test_holes (void)
+{
+  gd_image mask;
+  int *labels = malloc (240 * 160 * sizeof *labels), n = 0;
+  gd_hole *holes = NULL;
+
+  gd_image_alloc (&mask, 240, 160, 1, NULL);
+  memset (mask.data, 0, 240 * 160 * sizeof (float));
+  for (int y = 0; y < 160; y++)
+    for (int x = 0; x < 240; x++)
+      {
+        float *m = &mask.data[y * 240 + x];
+
+        if (y >= 10 && y < 16 && x >= 10 && x < 110) /* scratch 6 wide */
+          *m = 1.0f;
+        if (y >= 30 && y < 52 && x >= 10 && x < 130) /* stroke 22 x 120 */
+          *m = 1.0f;
+        if (hypotf (x - 40.0f, y - 110.0f) < 14.0f) /* blob, feathered */
+          *m = hypotf (x - 40.0f, y - 110.0f) < 12.0f ? 1.0f : 0.4f;
+        if (hypotf (x - 180.0f, y - 100.0f) < 40.0f) /* large disc */
+          *m = 1.0f;
+      }
+  CHECK (gd_holes_find (&mask, 0.0, labels, &holes, &n, NULL) == GD_OK
+             && n == 4,
+         "four holes (%d)", n);
+  if (n == 4)
+    {
+      /* in the order of their first pixel: scratch, stroke, disc, blob */
+      static const char *const what[4]
+          = { "a 6-pixel scratch", "a 22 x 120 stroke", "a disc of 14%",
+              "a blob of 2%" };
+      static const gd_fill want[4]
+          = { GD_FILL_SMOOTH, GD_FILL_SMOOTH, GD_FILL_SMOOTH, GD_FILL_PATCH };
+
+      for (int k = 0; k < 4; k++)
+        {
+          printf ("hole %d (%s): %d pixels, thickness %.1f, elongation "
+                  "%.1f: %s\n",
+                  k + 1, what[k], holes[k].area, holes[k].thickness,
+                  holes[k].elongation, gd_fill_name (holes[k].fill));
+          CHECK (holes[k].fill == want[k], "%s starts from the %s fill",
+                 what[k], gd_fill_name (want[k]));
+        }
+      CHECK (holes[0].area == 600 && holes[1].area == 22 * 120
+                 && fabs (holes[0].thickness - 3.0) < 1e-6
+                 && fabs (holes[1].thickness - 11.0) < 1e-6,
+             "areas and thicknesses of the rectangles (%d %g, %d %g)",
+             holes[0].area, holes[0].thickness, holes[1].area,
+             holes[1].thickness);
+      CHECK (labels[12 * 240 + 50] == 1 && labels[40 * 240 + 50] == 2
+                 && labels[100 * 240 + 180] == 3 && labels[110 * 240 + 53] == 4
+                 && labels[0] == 0,
+             "labels: each pixel its hole's (the feathered edge too), 0 "
+             "where known");
+      /* The same blob in a larger image is smaller than 5% of it still;
+       * in a small one it is large. */
+      CHECK (gd_hole_fill (holes[3].area, holes[3].thickness, 1e6)
+                     == GD_FILL_PATCH
+                 && gd_hole_fill (holes[3].area, holes[3].thickness,
+                                  holes[3].area * 10.0)
+                        == GD_FILL_SMOOTH,
+             "a hole over 5%% of the image is large");
+    }
+  free (holes);
+  free (labels);
+  gd_image_free (&mask);
+}
+
 int
 main (void)
 {
+  test_distance ();
+  test_holes ();
   test_periodic (3, 80, 60, 14, "a disc in the middle");
   test_periodic (1, 80, 60, 14, "a disc in the middle");
   test_periodic (3, 0, 0, 20, "a disc at the corner");

@@ -84,10 +84,13 @@ usage (FILE *out)
       "                      (default: img2img %g, inpaint %g, upscale\n"
       "                      %g, denoise %g)\n"
       "  --mask MASK.png     inpaint: the region to regenerate, IN's size\n"
-      "  --fill patch|smooth  inpaint below strength 1: what the hole\n"
-      "                      starts from: patches of the image around it\n"
-      "                      (texture and structure) or the smooth fill\n"
-      "                      from its border (default: %s)\n"
+      "  --fill auto|patch|smooth  inpaint below strength 1: what the\n"
+      "                      hole starts from: patches of the image around\n"
+      "                      it (texture and structure), the smooth fill\n"
+      "                      from its border, or each hole by its shape\n"
+      "                      (auto: patches for a compact object-sized\n"
+      "                      hole, smooth for a thin stroke or one over 5%%\n"
+      "                      of the image) (default: %s)\n"
       "  --jumps N           inpaint with a stochastic sampler: RePaint\n"
       "                      resampling rounds per step (default: 1)\n"
       "  --scale 2|4         upscale: the factor (default: 2)\n"
@@ -469,7 +472,8 @@ parse_args (int argc, char **argv, cli_args *a)
         break;
       case OPT_FILL:
         if (gd_fill_from_name (optarg) < 0)
-          return usage_error ("--fill '%s': expected patch or smooth", optarg);
+          return usage_error ("--fill '%s': expected auto, patch or smooth",
+                              optarg);
         p->fill = (gd_fill)gd_fill_from_name (optarg);
         given['f'] = 1;
         break;

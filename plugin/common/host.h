@@ -60,6 +60,9 @@ typedef struct
   gchar sampler[DIFFUSION_SAMPLER_MAX]; /* "" = DIFFUSION_DEFAULT_SAMPLER */
   gint32 seed;
   gchar model[DIFFUSION_PATH_MAX]; /* "" = the shipped model */
+  gint32 fill;      /* inpaint below strength 1: a gd_fill (what the hole
+                       starts from) */
+  gint32 precision; /* a gd_precision (how the network computes) */
 } DiffusionVals;
 
 /* A tool as GIMP sees it: its procedure and what the user reads. */
@@ -73,7 +76,8 @@ typedef struct
   const gchar *blurb;      /* N_ () marked */
   const gchar *help;
   const gchar *role;      /* the dialog's window role */
-  DiffusionVals defaults; /* strength and steps: diffusion_vals_defaults */
+  DiffusionVals defaults; /* strength, steps, fill and precision:
+                             diffusion_vals_defaults */
 } DiffusionProcedure;
 
 /* A procedure's argument after run-mode, image and drawable(s), in order:
@@ -87,7 +91,9 @@ typedef enum
   DIFFUSION_ARG_STEPS,    /* int 1..GD_T_MAX */
   DIFFUSION_ARG_SAMPLER,  /* string */
   DIFFUSION_ARG_SEED,     /* int */
-  DIFFUSION_ARG_MODEL     /* string: a path */
+  DIFFUSION_ARG_MODEL,    /* string: a path */
+  DIFFUSION_ARG_FILL,     /* choice: a gd_fill's name (inpaint) */
+  DIFFUSION_ARG_PRECISION /* choice: a gd_precision's name */
 } DiffusionArgKind;
 
 typedef struct
@@ -98,13 +104,30 @@ typedef struct
   const gchar *help;
 } DiffusionArg;
 
-#define DIFFUSION_MAX_ARGS 6
+#define DIFFUSION_MAX_ARGS 8
 
 /* procedures.c */
 const DiffusionProcedure *diffusion_procedure_get (DiffusionTool tool);
 const DiffusionProcedure *diffusion_procedure_lookup (const gchar *proc);
 /* The procedure's own arguments (n returned, at most DIFFUSION_MAX_ARGS). */
 gint diffusion_procedure_args (DiffusionTool tool, const DiffusionArg **args);
+/* The arguments appended after the first release (fill, precision): a
+ * GIMP 2.10 call may leave them out, from the first of them on, and gets
+ * their defaults (an older script's call keeps working). */
+gboolean diffusion_arg_is_appended (const DiffusionArg *arg);
+/* A choice argument (FILL, PRECISION): its values are the core's, 0 ..
+ * count - 1, each with the core's name (what a script passes) and a label
+ * (N_ () marked: what a dialog shows). */
+gint diffusion_choice_count (DiffusionArgKind kind);
+const gchar *diffusion_choice_name (DiffusionArgKind kind, gint value);
+const gchar *diffusion_choice_label (DiffusionArgKind kind, gint value);
+/* The value of a name, -1 when it is none of them. */
+gint diffusion_choice_from_name (DiffusionArgKind kind, const gchar *name);
+/* Sets vals' fill or precision from a name; "" (or NULL) keeps what vals
+ * hold (the default); a message when the name is unknown, and vals
+ * unchanged. */
+gchar *diffusion_vals_set_choice (DiffusionVals *vals, DiffusionArgKind kind,
+                                  const gchar *name);
 /* NULL when vals are fine for proc's tool, else a message (newly
  * allocated). */
 gchar *diffusion_vals_check (const DiffusionProcedure *proc,
@@ -148,6 +171,7 @@ typedef struct
   gint x, y, width, height;
   gint work_x, work_y, work_width, work_height;
   gboolean use_mask;
+  gint image_width, image_height; /* the drawable's size */
 } DiffusionPlan;
 
 /* The pixels of a rectangle of a drawable: colour for the core, alpha kept
@@ -201,6 +225,8 @@ typedef struct
   void *progress_data;
   gdouble sigma; /* denoise: the estimate for sigma 0 (< 0: none yet); on
                     return the sigma used */
+  gint image_width, image_height; /* the drawable `in` is cut from (inpaint's
+                                     auto fill); 0: in's own size */
 } DiffusionComputeOptions;
 
 void diffusion_task_params (const DiffusionProcedure *proc,
@@ -271,6 +297,8 @@ typedef struct
   DiffusionRegion region; /* the input, in drawable coordinates */
   gd_image mask;          /* data NULL when the tool takes none */
   gdouble sigma;          /* denoise: the sigma to use (> 0) */
+  gint image_width;       /* the drawable's size (DiffusionPlan's) */
+  gint image_height;
 
   /* Written by the thread; read by the main thread after `finished`. */
   gd_image out;

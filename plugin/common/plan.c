@@ -35,6 +35,8 @@ diffusion_plan_make (DiffusionTool tool, const DiffusionTarget *target,
 {
   memset (plan, 0, sizeof *plan);
   plan->tool = tool;
+  plan->image_width = target->width;
+  plan->image_height = target->height;
 
   if (!target->valid)
     {

@@ -87,6 +87,8 @@ diffusion_job_thread (gpointer data)
       options.progress = diffusion_job_progress;
       options.progress_data = job;
       options.sigma = job->sigma;
+      options.image_width = job->image_width;
+      options.image_height = job->image_height;
       diffusion_compute (job->proc, &job->vals, job->model, &job->region.color,
                          job->mask.data ? &job->mask : NULL, job->region.x,
                          job->region.y, &options, &job->out, &job->error);

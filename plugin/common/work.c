@@ -22,6 +22,10 @@ diffusion_task_params (const DiffusionProcedure *proc,
   params->strength = vals->strength;
   params->scale = vals->scale;
   params->sigma = vals->sigma;
+  params->precision = (gd_precision)vals->precision;
+  /* (img2img with a selection refines what is there: no fill) */
+  if (proc->tool == DIFFUSION_INPAINT)
+    params->fill = (gd_fill)vals->fill;
   if (proc->tool == DIFFUSION_DENOISE)
     {
       params->ensemble = vals->ensemble;
@@ -51,6 +55,8 @@ diffusion_compute (const DiffusionProcedure *proc, const DiffusionVals *vals,
     {
       params.task_progress = options->progress;
       params.task_progress_data = options->progress_data;
+      params.image_width = options->image_width;
+      params.image_height = options->image_height;
     }
   gd_error_clear (&err);
   memset (out, 0, sizeof *out);
@@ -131,7 +137,8 @@ diffusion_work (const DiffusionProcedure *proc, const DiffusionVals *vals,
                 gd_image *result, GError **error)
 {
   DiffusionProgressRelay relay = { progress, _ (proc->name) };
-  DiffusionComputeOptions options = { NULL, NULL, -1.0 };
+  DiffusionComputeOptions options
+      = { NULL, NULL, -1.0, plan->image_width, plan->image_height };
   gd_image mask = { 0, 0, 0, NULL };
   gd_model *model;
   gchar *text;

@@ -39,6 +39,10 @@ diffusion_params (DiffusionTool tool, GimpParamDef *params)
           break;
         case DIFFUSION_ARG_SAMPLER:
         case DIFFUSION_ARG_MODEL:
+        case DIFFUSION_ARG_FILL:
+        case DIFFUSION_ARG_PRECISION:
+          /* fill and precision by name, as the sampler (and as GIMP 3's
+           * choice arguments), "" for the default */
           type = GIMP_PDB_STRING;
           break;
         default:
@@ -81,39 +85,63 @@ gchar *
 diffusion_vals_from_params (const DiffusionProcedure *proc, gint nparams,
                             const GimpParam *param, DiffusionVals *vals)
 {
-  GimpParamDef params[G_N_ELEMENTS (diffusion_args_head) + DIFFUSION_MAX_ARGS];
-  gint expected = diffusion_params (proc->tool, params);
-  const gchar *sampler, *model;
-  gchar *message;
-  gint k = G_N_ELEMENTS (diffusion_args_head);
+  const DiffusionArg *args[DIFFUSION_MAX_ARGS];
+  gint n_args = diffusion_procedure_args (proc->tool, args);
+  gint head = G_N_ELEMENTS (diffusion_args_head);
+  const gchar *sampler = "", *model = "";
+  gchar *message = NULL;
+  gint required = head, k;
 
-  if (nparams != expected)
-    return g_strdup_printf (_ ("%s takes %d arguments, got %d"), proc->proc,
-                            expected, nparams);
+  /* The appended arguments may be left out (an older script's call): they
+   * keep their defaults. */
+  for (k = 0; k < n_args && !diffusion_arg_is_appended (args[k]); k++)
+    required++;
+  if (nparams < required || nparams > head + n_args)
+    return required == head + n_args
+               ? g_strdup_printf (_ ("%s takes %d arguments, got %d"),
+                                  proc->proc, required, nparams)
+               : g_strdup_printf (_ ("%s takes %d to %d arguments, got %d"),
+                                  proc->proc, required, head + n_args, nparams);
   diffusion_vals_defaults (proc, vals);
-  switch (proc->tool)
+  for (k = 0; k < n_args && head + k < nparams && message == NULL; k++)
     {
-    case DIFFUSION_IMG2IMG:
-    case DIFFUSION_INPAINT:
-      vals->strength = param[k++].data.d_float;
-      break;
-    case DIFFUSION_UPSCALE:
-      vals->scale = param[k++].data.d_int32;
-      vals->strength = param[k++].data.d_float;
-      break;
-    case DIFFUSION_DENOISE:
-      vals->sigma = param[k++].data.d_float;
-      vals->ensemble = param[k++].data.d_int32;
-      break;
-    default:
-      g_return_val_if_reached (NULL);
+      const GimpParam *p = &param[head + k];
+
+      switch (args[k]->kind)
+        {
+        case DIFFUSION_ARG_STRENGTH:
+          vals->strength = p->data.d_float;
+          break;
+        case DIFFUSION_ARG_SCALE:
+          vals->scale = p->data.d_int32;
+          break;
+        case DIFFUSION_ARG_SIGMA:
+          vals->sigma = p->data.d_float;
+          break;
+        case DIFFUSION_ARG_ENSEMBLE:
+          vals->ensemble = p->data.d_int32;
+          break;
+        case DIFFUSION_ARG_STEPS:
+          vals->steps = p->data.d_int32;
+          break;
+        case DIFFUSION_ARG_SAMPLER:
+          sampler = p->data.d_string ? p->data.d_string : "";
+          break;
+        case DIFFUSION_ARG_SEED:
+          vals->seed = p->data.d_int32;
+          break;
+        case DIFFUSION_ARG_MODEL:
+          model = p->data.d_string ? p->data.d_string : "";
+          break;
+        case DIFFUSION_ARG_FILL:
+        case DIFFUSION_ARG_PRECISION:
+          message = diffusion_vals_set_choice (vals, args[k]->kind,
+                                               p->data.d_string);
+          break;
+        }
     }
-  vals->steps = param[k++].data.d_int32;
-  sampler = param[k].data.d_string ? param[k].data.d_string : "";
-  k++;
-  vals->seed = param[k++].data.d_int32;
-  model = param[k].data.d_string ? param[k].data.d_string : "";
-  message = diffusion_vals_set_strings (vals, sampler, model);
+  if (message == NULL)
+    message = diffusion_vals_set_strings (vals, sampler, model);
   if (message != NULL)
     return message;
   return diffusion_vals_check (proc, vals);

@@ -131,6 +131,20 @@ diffusion_add_arguments (GimpProcedure *procedure,
                                               defaults.model,
                                               G_PARAM_READWRITE);
           break;
+        case DIFFUSION_ARG_FILL:
+        case DIFFUSION_ARG_PRECISION:
+          /* By name, as the sampler: a string the plug-in checks (a
+           * GimpChoice would be GIMP's own list, but GIMP 3.0 gives a
+           * script's unknown name the default with only a warning on
+           * stderr, where the plug-in must refuse it); the default is the
+           * core's. */
+          gimp_procedure_add_string_argument (
+              procedure, a->name, nick, a->help,
+              diffusion_choice_name (a->kind, a->kind == DIFFUSION_ARG_FILL
+                                                  ? defaults.fill
+                                                  : defaults.precision),
+              G_PARAM_READWRITE);
+          break;
         }
       g_free (nick);
     }

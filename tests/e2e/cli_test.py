@@ -84,18 +84,26 @@ def check_inpaint(run, path, steps):
               f"inpaint {name}: same seed, same pixels")
         check(not np.array_equal(outs[0], outs[2]),
               f"inpaint {name}: another seed, other pixels")
-        # --fill smooth starts elsewhere (the default is the patch fill);
-        # outside the mask still bit for bit
-        out = path(f"{name}-inpaint-smooth.png")
-        proc = run("inpaint", path(name + ".png"), "-o", out, "--mask",
-                   mpath, "--steps", steps, "--seed", "5", "--fill", "smooth")
-        check(proc.returncode == 0, f"inpaint {name} --fill smooth: exit 0")
-        if proc.returncode == 0:
-            sm = pngfile.read(out)[0]
-            check(np.array_equal(sm[mask8 == 0], src[mask8 == 0]) and
-                  not np.array_equal(sm, outs[0]),
-                  f"inpaint {name} --fill smooth: outside bit-identical, "
-                  f"another start than --fill patch")
+        # --fill smooth and --fill patch start elsewhere; the default
+        # (auto) gives this one hole one of them; outside the mask still
+        # bit for bit
+        starts = {}
+        for fill in ("smooth", "patch"):
+            out = path(f"{name}-inpaint-{fill}.png")
+            proc = run("inpaint", path(name + ".png"), "-o", out, "--mask",
+                       mpath, "--steps", steps, "--seed", "5", "--fill", fill)
+            check(proc.returncode == 0, f"inpaint {name} --fill {fill}: exit 0")
+            if proc.returncode == 0:
+                starts[fill] = pngfile.read(out)[0]
+                check(np.array_equal(starts[fill][mask8 == 0],
+                                     src[mask8 == 0]),
+                      f"inpaint {name} --fill {fill}: outside bit-identical")
+        if len(starts) == 2:
+            check(not np.array_equal(starts["smooth"], starts["patch"]),
+                  f"inpaint {name}: --fill smooth and patch differ")
+            check(any(np.array_equal(outs[0], v) for v in starts.values()),
+                  f"inpaint {name}: the default (auto) is one of them for "
+                  f"one hole")
 
 
 def check_upscale(run, path, steps):
@@ -378,7 +386,7 @@ def main():
         "inpaint", "mask given to img2img")
     for value in ("noise", "", "PATCH"):
         bad(["inpaint", inp, "-o", out, "--mask", mask, "--fill", value],
-            "--fill '%s': expected patch or smooth" % value,
+            "--fill '%s': expected auto, patch or smooth" % value,
             f"fill {value!r}")
     bad(["img2img", inp, "-o", out, "--fill", "patch"], "--fill is an option "
         "of inpaint", "fill given to img2img")

@@ -292,6 +292,35 @@ def check_shipped_model():
     img.delete()
 
 
+def check_fill_precision():
+    """inpaint's fill and every tool's precision, by name: the results go
+    to the runner, which compares them with the CLI's --fill and
+    --precision (a rectangle, so that its mask is exact; small enough
+    that whole 9 x 9 patches lie around it in the 32 x 24 image)."""
+    results = {}
+    for name, tool, values in (
+            ("inpaint-smooth", "inpaint", {"strength": 0.5, "fill": "smooth"}),
+            ("inpaint-patch", "inpaint", {"strength": 0.5, "fill": "patch"}),
+            ("img2img-fast", "img2img", {"precision": "fast"})):
+        img = load("rgba.png")
+        d = img.get_layers()[0]
+        if tool == "inpaint":
+            img.select_rectangle(Gimp.ChannelOps.REPLACE, 12, 8, 8, 8)
+        status, message = call(tool, img, [d], **values)
+        check(status == Gimp.PDBStatusType.SUCCESS, f"{name}: runs ({message})")
+        results[name] = pixels(d)
+        save(img, f"{name}-rgba8.png")
+        img.delete()
+    check(results["inpaint-smooth"] != results["inpaint-patch"],
+          "fill: smooth and patch give other pixels")
+    proc = PDB.lookup_procedure("plug-in-diffusion-inpaint")
+    config = proc.create_config()
+    check(config.get_property("fill") in ("auto", "patch", "smooth")
+          and config.get_property("precision") in ("exact", "fast"),
+          f"fill and precision default to {config.get_property('fill')!r}, "
+          f"{config.get_property('precision')!r}")
+
+
 def check_procedures():
     """The four procedures, their arguments by name, the menu."""
     for tool in TOOLS:
@@ -303,8 +332,11 @@ def check_procedures():
         own = {"img2img": ["strength"], "inpaint": ["strength"],
                "upscale": ["scale", "strength"],
                "denoise": ["sigma", "ensemble"]}[tool]
+        # fill and precision after the first release's arguments, so that
+        # a call by position keeps working
         check(names == ["run-mode", "image", "drawables"] + own
-              + ["steps", "sampler", "seed", "model"],
+              + ["steps", "sampler", "seed", "model"]
+              + (["fill"] if tool == "inpaint" else []) + ["precision"],
               f"plug-in-diffusion-{tool}: arguments {names}")
         check("<Image>/Filters/Enhance/Diffusion" in proc.get_menu_paths(),
               f"plug-in-diffusion-{tool}: menu {proc.get_menu_paths()}")
@@ -312,6 +344,7 @@ def check_procedures():
 
 check_procedures()
 check_tools()
+check_fill_precision()
 check_feather()
 check_offsets()
 check_floating()

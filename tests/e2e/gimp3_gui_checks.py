@@ -77,6 +77,21 @@ for tool in OWN:
                   f"{tool}: the dialog opens and OK applies its values "
                   f"(the non-interactive run's pixels) ({message})")
             check(os.path.exists(shot), f"{tool}: the dialog's screenshot")
+            listing = os.path.join(DIR, f"plug-in-diffusion-{tool}.controls")
+            labels = {}
+            if os.path.exists(listing):
+                with open(listing) as f:
+                    labels = dict(line.rstrip("\n").split("\t", 1)
+                                  for line in f if "\t" in line)
+            check(labels.get("precision") in ("exact", "fast"),
+                  f"{tool}: the dialog has a precision "
+                  f"({labels.get('precision')})")
+            if tool == "inpaint":
+                # strength 1 starts from noise: the fill is greyed
+                check(labels.get("fill-sensitive") == "0"
+                      and labels.get("fill") in ("auto", "patch", "smooth"),
+                      f"{tool}: fill {labels.get('fill')} greyed at "
+                      f"strength 1 ({labels.get('fill-sensitive')})")
             if os.path.exists(shot):
                 os.rename(shot, os.path.join(DIR, f"gimp3-{tool}.png"))
         else:

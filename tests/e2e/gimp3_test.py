@@ -70,11 +70,14 @@ def scheme_string(s):
 
 SCRIPT_FU_CALLS = {
     "img2img": "#:strength 0.5",
-    "inpaint": "#:strength 1.0",
+    "inpaint": "#:strength 0.5 #:fill \"smooth\" #:precision \"exact\"",
     "upscale": "#:scale 2 #:strength 0.5",
     "denoise": "#:sigma 0 #:ensemble 1",
 }
 SCRIPT_FU_BAD = [
+    # (the image has a selection, for inpaint)
+    ("inpaint", "#:strength 0.5 #:fill \"blur\""),
+    ("img2img", "#:strength 0.5 #:precision \"half\""),
     ("img2img", "#:strength 1.5"),
     ("img2img", "#:strength 0.5 #:steps 0"),
     ("denoise", "#:sigma 300 #:ensemble 1"),
@@ -113,6 +116,7 @@ def script_fu(tmp, model):
 (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE
                    {scheme_string(os.path.join(tmp, "rgb.png"))})))
        (layer (vector-ref (car (gimp-image-get-layers img)) 0)))
+  (gimp-image-select-rectangle img CHANNEL-OP-REPLACE 8 6 16 12)
   {"".join(bad)}
   (gimp-file-save RUN-NONINTERACTIVE img {out} -1)
   (gimp-message "sf-bad-done"))""")
@@ -142,20 +146,31 @@ def script_fu(tmp, model):
 def compare_cli(tmp, cli, model):
     """The same values and seed: the CLI's pixels (within one 8-bit level,
     GIMP rounds through babl), on the RGBA image."""
+    # gimp3_checks.check_fill_precision's rectangle
+    mask = np.zeros((24, 32, 1), np.uint8)
+    mask[8:16, 12:20] = 255
+    mask_path = os.path.join(tmp, "mask-rect.png")
+    pngfile.write(mask_path, mask, 8)
     runs = {
         "img2img": ["--strength", "0.5"],
         "upscale": ["--scale", "2", "--strength", "0.5"],
         "denoise": ["--sigma", "auto"],
+        "inpaint-smooth": ["--strength", "0.5", "--fill", "smooth",
+                           "--mask", mask_path],
+        "inpaint-patch": ["--strength", "0.5", "--fill", "patch",
+                          "--mask", mask_path],
+        "img2img-fast": ["--strength", "0.5", "--precision", "fast"],
     }
-    for tool, extra in runs.items():
-        out = os.path.join(tmp, f"cli-{tool}.png")
+    for case, extra in runs.items():
+        tool = case.split("-")[0]
+        out = os.path.join(tmp, f"cli-{case}.png")
         proc = subprocess.run(
             [cli, tool, os.path.join(tmp, "rgba.png"), "-o", out, "--model",
              model, "--steps", "2", "--seed", "1", "--quiet"] + extra,
             capture_output=True, text=True, timeout=600)
-        mine = os.path.join(tmp, f"{tool}-rgba8.png")
+        mine = os.path.join(tmp, f"{case}-rgba8.png")
         if proc.returncode != 0 or not os.path.exists(mine):
-            check(False, f"cli-{tool}: runs ({proc.stderr.strip()}), "
+            check(False, f"cli-{case}: runs ({proc.stderr.strip()}), "
                   f"the plug-in's result is there")
             continue
         a = pngfile.read(out)[0].astype(int)
@@ -164,7 +179,7 @@ def compare_cli(tmp, cli, model):
         seen = (a[..., 3] > 0) & (b[..., 3] > 0) if a.shape == b.shape else 0
         worst = (np.abs(a[..., :3] - b[..., :3])[seen].max()
                  if a.shape == b.shape else 999)
-        check(worst <= 1, f"cli-{tool}: the GIMP 3 plug-in gives the CLI's "
+        check(worst <= 1, f"cli-{case}: the GIMP 3 plug-in gives the CLI's "
               f"pixels (max diff {worst})")
 
 

@@ -42,10 +42,10 @@ SAMPLERS = ["ddim", "ddpm", "skip-step", "dpm-solver-2", "dpm-solver-3",
             "dpm-solver++2m"]
 COMMON_CONTROLS = ["preview", "preview-toggle", "preview-status", "steps",
                    "sampler", "seed", "new-seed", "model", "shipped-model",
-                   "estimate"]
+                   "precision", "estimate"]
 TOOL_CONTROLS = {
     "img2img": ["strength"],
-    "inpaint": ["strength"],
+    "inpaint": ["strength", "fill"],
     "upscale": ["scale", "strength"],
     "denoise": ["sigma", "sigma-estimate", "ensemble"],
 }
@@ -167,8 +167,10 @@ class Gui:
 
 def call(tool, mode, own, steps, seed=1):
     args = " ".join(str(a) for a in own)
+    # fill (inpaint) and precision: "" (the defaults)
+    tail = ' ""' * (2 if tool == "inpaint" else 1)
     return (f"(plug-in-diffusion-{tool} {mode} img d {args} {steps} "
-            f"\"ddim\" {seed} \"\")")
+            f"\"ddim\" {seed} \"\"{tail})")
 
 
 def main():
@@ -254,7 +256,9 @@ def main():
             for tool in TOOL_CONTROLS:
                 check_undo(gui, tool, path, photo, sel, own[tool], steps)
         for tool in TOOL_CONTROLS:
-            check_dialog(gui, tool, path, dialogs, sel)
+            # (the last values: the undo test's, or the defaults)
+            check_dialog(gui, tool, path, dialogs, sel,
+                         None if args.dialogs_only else own[tool][-1])
         if not args.dialogs_only:
             for tool in TOOL_CONTROLS:
                 check_progress(gui, tool, path, sel, own[tool], steps)
@@ -360,7 +364,7 @@ def read_controls(path):
     return controls, samplers, labels
 
 
-def check_dialog(gui, tool, path, dialogs, sel):
+def check_dialog(gui, tool, path, dialogs, sel, strength=None):
     """RUN-INTERACTIVE: the dialog opens with the last values (the undo
     test's), shows every control, previews, and OK runs those values."""
     name = f"dialog-{tool}"
@@ -395,6 +399,14 @@ def check_dialog(gui, tool, path, dialogs, sel):
               f"{name}: control '{control}' has a help text")
     check(sorted(samplers) == sorted(SAMPLERS),
           f"{name}: the sampler combo offers every sampler ({samplers})")
+    check(labels.get("precision") in ("exact", "fast"),
+          f"{name}: a precision ({labels.get('precision')})")
+    if tool == "inpaint" and strength is not None:
+        # At strength 1 the hole starts from noise: the fill is greyed.
+        rows = controls.get("fill", [])
+        want = "insensitive" if strength >= 1.0 else "sensitive"
+        check(rows and all(len(r) > 3 and r[3] == want for r in rows),
+              f"{name}: fill {want} at strength {strength} ({rows})")
     check(labels.get("preview-status", "").startswith("Preview: done"),
           f"{name}: the preview ran ({labels.get('preview-status')})")
     est = labels.get("estimate", "")
@@ -534,7 +546,7 @@ def check_cancel(gui, path, big, dialogs, binary):
         f"(let* ((img (gd-load {scheme_string(path('dialog-img2img.png'))}))"
         f" (d (car (gimp-image-get-active-drawable img)))) "
         f"(plug-in-diffusion-img2img RUN-NONINTERACTIVE img d 0.5 60 "
-        f"\"ddim\" 1 \"\") (gimp-image-delete img))")
+        f"\"ddim\" 1 \"\" \"\") (gimp-image-delete img))")
     check(ok, f"cancel: last values set ({text.strip()[:100]})")
     img, disp, err = load_show(gui, path("cancel.png"), "")
     check(img is not None, f"cancel: image shown ({err})")
@@ -620,7 +632,7 @@ def check_german(args, env, home, path, dialogs, photo):
               f"(let* ((img (gd-load {scheme_string(path('dialog-de.png'))}))"
               " (d (car (gimp-image-get-active-drawable img))))"
               " (catch #f (plug-in-diffusion-denoise RUN-INTERACTIVE img d"
-              " 0 0 0 \"\" 0 \"\"))))")
+              " 0 0 0 \"\" 0 \"\" \"\"))))")
     proc = subprocess.run(
         [args.gimp.replace("gimp-2.10", "gimp-console-2.10"), "-i", "-d",
          "-f", "-b", script, "-b", "(gimp-quit 0)"],

@@ -310,7 +310,14 @@ def psnr(a, b, maxv=255.0):
     return 99.0 if mse == 0 else 10 * np.log10(maxv * maxv / mse)
 
 
+# Each procedure's own arguments: the first release's, then fill (inpaint)
+# and precision, which Script-Fu 2.10 wants too ("" is the default).
+N_OWN = {"img2img": 6, "inpaint": 7, "upscale": 7, "denoise": 7}
+
+
 def call(proc, mode, *args):
+    args = list(args) + [""] * (N_OWN[proc] - len(args))
+
     def lit(v):
         return scheme_string(v) if isinstance(v, str) else str(v)
     return f"(plug-in-diffusion-{proc} {mode} img d " + \
@@ -421,6 +428,19 @@ def main():
            "(gimp-image-scale img 128 96)")
     s.case("upscale-badscale", "rgba", "none",
            call("upscale", NI, 3, 0.5, st, "ddim", 1, ""))
+    # fill and precision, appended after the first release's arguments
+    # (the calls above leave them out and get the defaults): by name, ""
+    # the default; the plug-in's pixels are the CLI's (check_cli).
+    s.case("inpaint-smooth", "rgba", "ellipse",
+           call("inpaint", NI, 0.5, st, "ddim", 1, "", "smooth"))
+    s.case("inpaint-patch", "rgba", "ellipse",
+           call("inpaint", NI, 0.5, st, "ddim", 1, "", "patch", ""))
+    s.case("img2img-fast", "rgba", "none",
+           call("img2img", NI, 0.5, st, "ddim", 1, "", "fast"))
+    s.case("inpaint-badfill", "rgba", "ellipse",
+           call("inpaint", NI, 0.5, st, "ddim", 1, "", "blur", ""))
+    s.case("denoise-badprecision", "rgba", "none",
+           call("denoise", NI, 20.0, 1, st, "ddim", 1, "", "half"))
     s.case("denoise-badsigma", "rgba", "none",
            call("denoise", NI, 300.0, 1, st, "ddim", 1, ""))
     s.case("denoise-badensemble", "rgba", "none",
@@ -644,11 +664,23 @@ def check_specific(s, rgba, images, args):
             with open(log) as f:
                 status = [line.rstrip("\n") for line in f
                           if line.startswith("status")][:1]
-        want = (f"status\t1\tplug-in-diffusion-{tool} takes {n} arguments, "
-                f"got {n - 1}")
+        # (precision, appended, may be left out)
+        want = (f"status\t1\tplug-in-diffusion-{tool} takes {n} to {n + 1} "
+                f"arguments, got {n - 1}")
         check(status == [want], f"{tool}-count: one argument too few is "
               f"GIMP_PDB_CALLING_ERROR with a message ({status})")
         unchanged(s, f"{tool}-count", rgba)
+    refused(s, "inpaint-badfill",
+            'unknown fill "blur" (expected ')
+    unchanged(s, "inpaint-badfill", rgba)
+    refused(s, "denoise-badprecision",
+            'unknown precision "half" (expected "exact" or "fast")')
+    unchanged(s, "denoise-badprecision", rgba)
+    for name in ("inpaint-smooth", "inpaint-patch", "img2img-fast"):
+        check(s.status(name) == "ok", f"{name}: runs ({s.info(name, 'message')})")
+    if s.status("inpaint-smooth") == s.status("inpaint-patch") == "ok":
+        changed(s.out("inpaint-smooth"), s.out("inpaint-patch"),
+                "inpaint: fill smooth and patch differ", minimum=1e-3)
     refused(s, "img2img-outside", "The selection does not touch the layer")
     refused(s, "img2img-corrupt", "corrupt.safetensors")
     refused(s, "img2img-badsteps", "steps 0 is outside 1..1000")
@@ -834,24 +866,32 @@ def check_cli(s, args):
                     s.path("inpaint-rgba.out.png.sel.png")],
         "upscale": ["--scale", "2", "--strength", "0.5"],
         "denoise": ["--sigma", "auto"],
+        # case name: (tool, the CLI's arguments)
+        "inpaint-smooth": ["--strength", "0.5", "--fill", "smooth", "--mask",
+                           s.path("inpaint-smooth.out.png.sel.png")],
+        "inpaint-patch": ["--strength", "0.5", "--fill", "patch", "--mask",
+                          s.path("inpaint-patch.out.png.sel.png")],
+        "img2img-fast": ["--strength", "0.5", "--precision", "fast"],
     }
-    for tool, extra in runs.items():
-        out = s.path(f"cli-{tool}.png")
+    for case, extra in runs.items():
+        tool = case.split("-")[0]
+        out = s.path(f"cli-{case}.png")
         proc = subprocess.run(
             [args.cli, tool, s.path("rgba.png"), "-o", out, "--model",
              args.model, "--steps", st, "--seed", "1", "--quiet"] + extra,
             capture_output=True, text=True, timeout=600)
-        check(proc.returncode == 0, f"cli-{tool}: runs ({proc.stderr.strip()})")
-        if proc.returncode != 0:
+        check(proc.returncode == 0, f"cli-{case}: runs ({proc.stderr.strip()})")
+        if proc.returncode != 0 or s.status(case if "-" in case else
+                                            f"{tool}-rgba") != "ok":
             continue
         cli = pngfile.read(out)[0].astype(int)
-        got = s.out(f"{tool}-rgba").astype(int)
+        got = s.out(case if "-" in case else f"{tool}-rgba").astype(int)
         if cli.shape != got.shape:
-            check(False, f"cli-{tool}: shapes {cli.shape} and {got.shape}")
+            check(False, f"cli-{case}: shapes {cli.shape} and {got.shape}")
             continue
         # Colour only: the plug-in's upscaled alpha is GIMP's scaling.
         worst = np.abs(cli[..., :3] - got[..., :3]).max()
-        check(worst <= 1, f"cli-{tool}: the plug-in gives the CLI's pixels "
+        check(worst <= 1, f"cli-{case}: the plug-in gives the CLI's pixels "
               f"within one level (max {worst})")
 
 
@@ -869,15 +909,15 @@ def add_quality_cases(s, args):
     q = scheme_string(os.path.abspath(args.quality_model))
     s.forms.append("(gimp-message \"quality cases\")")
     s.case("q-denoise", "q-noisy", "none",
-           f"(plug-in-diffusion-denoise {NI} img d 0 1 4 \"ddim\" 1 {q})")
+           f"(plug-in-diffusion-denoise {NI} img d 0 1 4 \"ddim\" 1 {q} \"\")")
     s.case("q-denoise1", "q-noisy", "none",
-           f"(plug-in-diffusion-denoise {NI} img d 25 1 1 \"ddim\" 1 {q})")
+           f"(plug-in-diffusion-denoise {NI} img d 25 1 1 \"ddim\" 1 {q} \"\")")
     s.case("q-denoise1x8", "q-noisy", "none",
-           f"(plug-in-diffusion-denoise {NI} img d 25 8 1 \"ddim\" 1 {q})")
+           f"(plug-in-diffusion-denoise {NI} img d 25 8 1 \"ddim\" 1 {q} \"\")")
     s.case("q-upscale", "q-small", "none",
-           f"(plug-in-diffusion-upscale {NI} img d 2 0.5 10 \"ddim\" 1 {q})")
+           f"(plug-in-diffusion-upscale {NI} img d 2 0.5 10 \"ddim\" 1 {q} \"\")")
     s.case("q-inpaint", "q-photo", "hole",
-           f"(plug-in-diffusion-inpaint {NI} img d 1.0 20 \"ddim\" 1 {q})")
+           f"(plug-in-diffusion-inpaint {NI} img d 1.0 20 \"ddim\" 1 {q} \"\" \"\")")
     # Wider than the core's sigma region (1024), noisier at the sides than
     # in the centre: sigma 0 must be the core's one estimate in both front
     # ends.
@@ -887,7 +927,7 @@ def add_quality_cases(s, args):
     wide = np.clip(wide + rng.normal(0, 1, wide.shape) * sd, 0, 255)
     pngfile.write(s.path("q-wide.png"), np.rint(wide).astype(np.uint8), 8)
     s.case("q-wide", "q-wide", "none",
-           f"(plug-in-diffusion-denoise {NI} img d 0 1 1 \"ddim\" 1 {q})")
+           f"(plug-in-diffusion-denoise {NI} img d 0 1 1 \"ddim\" 1 {q} \"\")")
     s.quality = dict(photo=photo, noisy=noisy, small=small)
 
 

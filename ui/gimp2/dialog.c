@@ -30,8 +30,10 @@ typedef struct
   GtkWidget *estimate_label;
   GtkWidget *sigma_label;
   GtkWidget *chooser;
-  GPtrArray *control_names; /* for the test hook: names ... */
-  GPtrArray *controls;      /* ... and their widgets */
+  GtkWidget *fill;             /* inpaint's fill list, or NULL */
+  gint32 calibrated_precision; /* the precision the speed was measured at */
+  GPtrArray *control_names;    /* for the test hook: names ... */
+  GPtrArray *controls;         /* ... and their widgets */
   guint32 seed_value;
   gboolean random_seed;
 
@@ -115,6 +117,7 @@ diffusion_dialog_model_load (DiffusionDialog *d)
   g_clear_pointer (&d->model_error, g_free);
   d->seconds_per_pixel = 0.0;
   d->calibrated = FALSE;
+  d->calibrated_precision = d->vals->precision;
 
   d->model = diffusion_model_load (d->vals->model, &error);
   if (d->model == NULL)
@@ -254,6 +257,8 @@ diffusion_dialog_preview_start (DiffusionDialog *d)
   if (width <= 0 || height <= 0)
     return;
   job = diffusion_job_new (DIFFUSION_JOB_PREVIEW, d->proc, d->vals, d->model);
+  job->image_width = d->plan.image_width;
+  job->image_height = d->plan.image_height;
   job->sigma = d->sigma; /* for sigma 0: the run's estimate */
   if (!diffusion_dialog_read (d, x, y, width, height, &job->region, &error)
       || (d->plan.use_mask
@@ -393,6 +398,12 @@ diffusion_dialog_poll (gpointer data)
 static void
 diffusion_dialog_changed (DiffusionDialog *d)
 {
+  /* At strength 1 the hole starts from noise whatever the fill. */
+  if (d->fill != NULL)
+    gtk_widget_set_sensitive (d->fill, d->vals->strength < 1.0);
+  /* Another precision is another speed: measured again. */
+  if (d->vals->precision != d->calibrated_precision)
+    diffusion_dialog_model_load (d);
   d->shown_valid = FALSE;
   diffusion_dialog_estimate_update (d);
   gimp_preview_invalidate (GIMP_PREVIEW (d->preview));
@@ -417,7 +428,7 @@ diffusion_dialog_int_changed (GtkAdjustment *adj, gint32 *value)
 }
 
 /* A GimpIntComboBox's choice into *value (upscale's scale, denoise's
- * self-ensemble). */
+ * self-ensemble, inpaint's fill, the precision). */
 static void
 diffusion_dialog_int_combo_changed (GtkWidget *combo, gint32 *value)
 {
@@ -510,6 +521,27 @@ diffusion_dialog_scale_entry (DiffusionDialog *d, GtkWidget *table, gint row,
   return adj;
 }
 
+/* A list of a choice argument's labels (fill, precision), its values the
+ * core's, with the choice in *value. */
+static GtkWidget *
+diffusion_dialog_choice_combo (DiffusionDialog *d, DiffusionArgKind kind,
+                               gint32 *value)
+{
+  gint n = diffusion_choice_count (kind), k;
+  const gchar **labels = g_new (const gchar *, MAX (n, 1));
+  GtkWidget *combo;
+
+  for (k = 0; k < n; k++)
+    labels[k] = _ (diffusion_choice_label (kind, k));
+  combo = gimp_int_combo_box_new_array (n, labels);
+  g_free (labels);
+  gimp_int_combo_box_set_active (GIMP_INT_COMBO_BOX (combo), *value);
+  g_object_set_data (G_OBJECT (combo), "diffusion-dialog", d);
+  g_signal_connect (combo, "changed",
+                    G_CALLBACK (diffusion_dialog_int_combo_changed), value);
+  return combo;
+}
+
 static GtkWidget *
 diffusion_dialog_sampler_combo (const gchar *current)
 {
@@ -554,11 +586,22 @@ diffusion_dialog_tool_controls (DiffusionDialog *d, GtkWidget *table)
           d, table, row++, "strength", _ ("_Strength:"), vals->strength, 0.0,
           1.0, 0.01, 0.1, 2, TRUE, 1.0,
           _ ("1 fills the selection anew from its surroundings; below 1 "
-             "refines a fill of it made from patches of the image around "
-             "it"));
+             "refines a fill of it made as Fill says"));
       g_signal_connect (adj, "value-changed",
                         G_CALLBACK (diffusion_dialog_double_changed),
                         &vals->strength);
+      d->fill
+          = diffusion_dialog_choice_combo (d, DIFFUSION_ARG_FILL, &vals->fill);
+      gtk_widget_set_sensitive (d->fill, vals->strength < 1.0);
+      gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("_Fill:"), 0.0,
+                                 0.5, d->fill, 2, FALSE);
+      diffusion_dialog_control (
+          d, "fill", d->fill,
+          _ ("What the selection starts from below strength 1: patches of "
+             "the image around it (texture and structure), a smooth fill "
+             "from its border, or each part by its shape (Auto: patches for "
+             "an object, the smooth fill for a thin stroke or a large "
+             "area). At strength 1 it starts from noise."));
       break;
 
     case DIFFUSION_UPSCALE:
@@ -681,7 +724,7 @@ diffusion_dialog_build (DiffusionDialog *d)
   diffusion_dialog_control (d, "preview-status", d->preview_label,
                             _ ("What the preview is doing"));
 
-  table = gtk_table_new (8, 3, FALSE);
+  table = gtk_table_new (10, 3, FALSE);
   gtk_table_set_col_spacings (GTK_TABLE (table), 6);
   gtk_table_set_row_spacings (GTK_TABLE (table), 6);
   gtk_box_pack_start (GTK_BOX (vbox), table, FALSE, FALSE, 0);
@@ -759,6 +802,17 @@ diffusion_dialog_build (DiffusionDialog *d)
   gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("Mo_del:"), 0.0,
                              0.5, hbox, 2, FALSE);
 
+  combo = diffusion_dialog_choice_combo (d, DIFFUSION_ARG_PRECISION,
+                                         &vals->precision);
+  gimp_table_attach_aligned (GTK_TABLE (table), 0, row++, _ ("Prec_ision:"),
+                             0.0, 0.5, combo, 2, FALSE);
+  diffusion_dialog_control (
+      d, "precision", combo,
+      _ ("Exact: 32-bit floats, the same pixels on every computer. Fast: "
+         "bfloat16 where the CPU has it (AVX512_BF16, AMX), else Winograd "
+         "convolutions (AVX2): a few times faster, pixels a little "
+         "different; on older CPUs it is exact."));
+
   d->estimate_label = gtk_label_new (NULL);
   gtk_misc_set_alignment (GTK_MISC (d->estimate_label), 0.0, 0.5);
   gtk_label_set_line_wrap (GTK_LABEL (d->estimate_label), TRUE);
@@ -808,10 +862,11 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
       gchar *tip = gtk_widget_get_tooltip_text (widget);
 
       g_string_append_printf (
-          text, "control\t%s\t%s\t%s\t%s\n",
+          text, "control\t%s\t%s\t%s\t%s\t%s\n",
           (const gchar *)g_ptr_array_index (d->control_names, i),
           G_OBJECT_TYPE_NAME (widget),
-          gtk_widget_get_mapped (widget) ? "shown" : "hidden", tip ? tip : "");
+          gtk_widget_get_mapped (widget) ? "shown" : "hidden", tip ? tip : "",
+          gtk_widget_is_sensitive (widget) ? "sensitive" : "insensitive");
       g_free (tip);
     }
   for (i = 0; i < d->controls->len; i++)
@@ -861,6 +916,10 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
                           gtk_label_get_text (GTK_LABEL (d->preview_label)));
   g_string_append_printf (text, "estimate\t%s\n",
                           gtk_label_get_text (GTK_LABEL (d->estimate_label)));
+  g_string_append_printf (
+      text, "fill\t%s\nprecision\t%s\n",
+      diffusion_choice_name (DIFFUSION_ARG_FILL, d->vals->fill),
+      diffusion_choice_name (DIFFUSION_ARG_PRECISION, d->vals->precision));
   path = g_strdup_printf ("%s/%s.controls", d->test_dir, d->proc->proc);
   g_file_set_contents (path, text->str, -1, NULL);
   g_free (path);

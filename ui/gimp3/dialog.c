@@ -30,9 +30,11 @@ typedef struct
   GtkWidget *preview_label;
   GtkWidget *estimate_label;
   GtkWidget *sampler;
+  GtkWidget *fill; /* inpaint's fill list, or NULL */
 
   gd_model *model;
-  gchar *model_name; /* what `model` was loaded for */
+  gchar *model_name;           /* what `model` was loaded for */
+  gint32 calibrated_precision; /* the precision the speed was measured at */
   gchar *model_error;
   gdouble seconds_per_pixel;
   gdouble sigma;
@@ -96,6 +98,7 @@ diffusion_dialog_model_load (DiffusionDialog *d)
   g_clear_pointer (&d->model_error, g_free);
   g_free (d->model_name);
   d->model_name = g_strdup (d->vals.model);
+  d->calibrated_precision = d->vals.precision;
   d->seconds_per_pixel = 0.0;
   d->calibrated = FALSE;
 
@@ -222,6 +225,8 @@ diffusion_dialog_preview_start (DiffusionDialog *d)
   if (width <= 0 || height <= 0)
     return;
   job = diffusion_job_new (DIFFUSION_JOB_PREVIEW, d->proc, &d->vals, d->model);
+  job->image_width = d->plan.image_width;
+  job->image_height = d->plan.image_height;
   job->sigma = d->sigma;
   if (!diffusion_dialog_read (d, x, y, width, height, &job->region, &error)
       || (d->plan.use_mask
@@ -362,10 +367,70 @@ diffusion_dialog_config_changed (GObject *config, GParamSpec *pspec,
   message = diffusion_vals_from_object (d->proc, config, &d->vals);
   g_free (message);
   d->shown_valid = FALSE;
-  if (g_strcmp0 (d->model_name, d->vals.model) != 0)
+  /* At strength 1 the hole starts from noise whatever the fill. */
+  if (d->fill != NULL)
+    gtk_widget_set_sensitive (d->fill, d->vals.strength < 1.0);
+  /* Another model, or another precision (another speed): loaded and
+   * measured again. */
+  if (g_strcmp0 (d->model_name, d->vals.model) != 0
+      || d->vals.precision != d->calibrated_precision)
     diffusion_dialog_model_load (d);
   diffusion_dialog_estimate_update (d);
   gimp_preview_invalidate (GIMP_PREVIEW (d->preview));
+}
+
+/* A choice list (fill, precision) into its string argument. */
+static void
+diffusion_dialog_choice_changed (GtkComboBox *combo, DiffusionDialog *d)
+{
+  const gchar *name = gtk_combo_box_get_active_id (combo);
+
+  if (name != NULL)
+    g_object_set (
+        d->config,
+        (const gchar *)g_object_get_data (G_OBJECT (combo), "diffusion-arg"),
+        name, NULL);
+}
+
+/* A box of the dialog's, `id`, with a label and a list of a choice
+ * argument's labels (its ids the core's names), on `value`. */
+static GtkWidget *
+diffusion_dialog_choice_box (DiffusionDialog *d, GimpProcedureDialog *dialog,
+                             const gchar *id, const gchar *arg,
+                             DiffusionArgKind kind, gint value,
+                             const gchar *label_text, const gchar *help)
+{
+  gchar *text = g_strdup (label_text), *label_id, *box_id;
+  GtkWidget *label, *box, *combo;
+  gint k;
+
+  if (g_str_has_suffix (text, ":"))
+    text[strlen (text) - 1] = '\0'; /* as GIMP 3 labels its arguments */
+  label_id = g_strconcat (id, "-label", NULL);
+  box_id = g_strconcat (id, "-box", NULL);
+  label = gimp_procedure_dialog_get_label (dialog, label_id, text, FALSE, TRUE);
+  box = gimp_procedure_dialog_fill_box (dialog, box_id, label_id, NULL);
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (box),
+                                  GTK_ORIENTATION_HORIZONTAL);
+  gtk_box_set_spacing (GTK_BOX (box), 6);
+  combo = gtk_combo_box_text_new ();
+  for (k = 0; k < diffusion_choice_count (kind); k++)
+    gtk_combo_box_text_append (GTK_COMBO_BOX_TEXT (combo),
+                               diffusion_choice_name (kind, k),
+                               _ (diffusion_choice_label (kind, k)));
+  gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo),
+                               diffusion_choice_name (kind, value));
+  gtk_label_set_mnemonic_widget (GTK_LABEL (label), combo);
+  gimp_help_set_help_data (combo, help, NULL);
+  g_object_set_data (G_OBJECT (combo), "diffusion-arg", (gpointer)arg);
+  g_signal_connect (combo, "changed",
+                    G_CALLBACK (diffusion_dialog_choice_changed), d);
+  gtk_box_pack_start (GTK_BOX (box), combo, TRUE, TRUE, 0);
+  gtk_widget_show_all (box);
+  g_free (text);
+  g_free (label_id);
+  g_free (box_id);
+  return combo;
 }
 
 static void
@@ -471,6 +536,20 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
         ids = g_list_append (ids, "ensemble");
       }
       break;
+    case DIFFUSION_INPAINT:
+      ids = g_list_append (ids, "strength");
+      /* The core's fills, by their labels. */
+      d->fill = diffusion_dialog_choice_box (
+          d, dialog, "fill", "fill", DIFFUSION_ARG_FILL, d->vals.fill,
+          _ ("_Fill:"),
+          _ ("What the selection starts from below strength 1: patches of "
+             "the image around it (texture and structure), a smooth fill "
+             "from its border, or each part by its shape (Auto: patches for "
+             "an object, the smooth fill for a thin stroke or a large "
+             "area). At strength 1 it starts from noise."));
+      gtk_widget_set_sensitive (d->fill, d->vals.strength < 1.0);
+      ids = g_list_append (ids, "fill-box");
+      break;
     default:
       ids = g_list_append (ids, "strength");
       break;
@@ -520,6 +599,14 @@ diffusion_dialog_build (DiffusionDialog *d, GimpProcedure *procedure)
   gimp_procedure_dialog_get_widget (dialog, "seed", GIMP_TYPE_LABEL_SPIN);
   ids = g_list_append (ids, "seed");
   ids = g_list_append (ids, "model");
+  diffusion_dialog_choice_box (
+      d, dialog, "precision", "precision", DIFFUSION_ARG_PRECISION,
+      d->vals.precision, _ ("Prec_ision:"),
+      _ ("Exact: 32-bit floats, the same pixels on every computer. Fast: "
+         "bfloat16 where the CPU has it (AVX512_BF16, AMX), else Winograd "
+         "convolutions (AVX2): a few times faster, pixels a little "
+         "different; on older CPUs it is exact."));
+  ids = g_list_append (ids, "precision-box");
 
   d->estimate_label
       = gimp_procedure_dialog_get_label (dialog, "estimate", "", FALSE, FALSE);
@@ -575,6 +662,11 @@ diffusion_dialog_test_snapshot (DiffusionDialog *d)
                           diffusion_vals_sampler (&d->vals));
   g_string_append_printf (text, "steps\t%d\nseed\t%d\nmodel\t%s\n",
                           d->vals.steps, d->vals.seed, d->vals.model);
+  g_string_append_printf (
+      text, "fill\t%s\nfill-sensitive\t%d\nprecision\t%s\n",
+      diffusion_choice_name (DIFFUSION_ARG_FILL, d->vals.fill),
+      d->fill != NULL && gtk_widget_is_sensitive (d->fill),
+      diffusion_choice_name (DIFFUSION_ARG_PRECISION, d->vals.precision));
   g_string_append_printf (text, "preview-shown\t%d\n",
                           d->shown != NULL && d->shown_valid);
   g_string_append_printf (text, "preview-status\t%s\n",

@@ -18,7 +18,7 @@ static const char *model_path;
 static void
 test_procedures (void)
 {
-  static const gint n_args[DIFFUSION_N_TOOLS] = { 5, 5, 6, 6 };
+  static const gint n_args[DIFFUSION_N_TOOLS] = { 6, 7, 7, 7 };
   const DiffusionArg *args[DIFFUSION_MAX_ARGS];
   DiffusionVals vals;
   gchar *message, *longname;
@@ -32,10 +32,34 @@ test_procedures (void)
       CHECK (diffusion_procedure_lookup (proc->proc) == proc, "lookup %s",
              proc->proc);
       CHECK (n == n_args[tool], "%s: %d arguments", proc->proc, n);
-      CHECK (strcmp (args[n - 1]->name, "model") == 0
-                 && strcmp (args[n - 4]->name, "steps") == 0,
-             "%s: the common arguments last", proc->proc);
+      /* The first release's arguments keep their places; fill and
+       * precision come after them (a GIMP 2.10 call may leave them out). */
+      {
+        gint model_at = tool == DIFFUSION_INPAINT ? n - 3 : n - 2, k;
+
+        CHECK (strcmp (args[model_at]->name, "model") == 0
+                   && strcmp (args[model_at - 3]->name, "steps") == 0
+                   && strcmp (args[n - 1]->name, "precision") == 0
+                   && (tool != DIFFUSION_INPAINT
+                       || strcmp (args[n - 2]->name, "fill") == 0),
+               "%s: the common arguments, then fill and precision", proc->proc);
+        for (k = 0; k < n; k++)
+          CHECK (diffusion_arg_is_appended (args[k]) == (k > model_at),
+                 "%s: %s appended", proc->proc, args[k]->name);
+      }
       diffusion_vals_defaults (proc, &vals);
+      /* The defaults are the core's, not the plug-in's own. */
+      {
+        gd_task_params p;
+        gd_tool_defaults d;
+
+        gd_tool_params_init (proc->task, &p, NULL);
+        gd_tool_defaults_get (GD_TOOL_INPAINT, &d, NULL);
+        CHECK (vals.precision == (gint)p.precision && vals.fill == (gint)p.fill
+                   && vals.fill == (gint)d.fill,
+               "%s: fill %d and precision %d are the core's defaults",
+               proc->proc, vals.fill, vals.precision);
+      }
       message = diffusion_vals_check (proc, &vals);
       CHECK (message == NULL, "%s: defaults pass: %s", proc->proc, message);
       g_free (message);
@@ -76,6 +100,81 @@ test_procedures (void)
   g_free (message);
   g_free (longname);
   CHECK (strcmp (diffusion_vals_sampler (&vals), "bogus") == 0, "kept");
+
+  /* The choices: the core's names both ways; an unknown name refused with
+   * the names it could be, and the values unchanged. */
+  CHECK (diffusion_choice_count (DIFFUSION_ARG_PRECISION) == 2
+             && strcmp (diffusion_choice_name (DIFFUSION_ARG_PRECISION,
+                                               GD_PRECISION_FAST),
+                        "fast")
+                    == 0
+             && diffusion_choice_name (DIFFUSION_ARG_PRECISION, 2) == NULL
+             && diffusion_choice_name (DIFFUSION_ARG_PRECISION, -1) == NULL,
+         "precision: exact and fast");
+  CHECK (diffusion_choice_count (DIFFUSION_ARG_FILL) >= 2
+             && diffusion_choice_from_name (DIFFUSION_ARG_FILL, "patch")
+                    == GD_FILL_PATCH
+             && diffusion_choice_from_name (DIFFUSION_ARG_FILL, "smooth")
+                    == GD_FILL_SMOOTH
+             && diffusion_choice_from_name (DIFFUSION_ARG_FILL, "bogus") == -1,
+         "fill: the core's names");
+  {
+    gint kind, value;
+
+    for (kind = DIFFUSION_ARG_FILL; kind <= DIFFUSION_ARG_PRECISION; kind++)
+      for (value = 0; value < diffusion_choice_count (kind); value++)
+        CHECK (diffusion_choice_label (kind, value) != NULL
+                   && strcmp (diffusion_choice_label (kind, value),
+                              diffusion_choice_name (kind, value))
+                          != 0,
+               "choice %d %d has a label of its own", kind, value);
+  }
+  {
+    const DiffusionProcedure *p = diffusion_procedure_get (DIFFUSION_INPAINT);
+    DiffusionVals before;
+
+    diffusion_vals_defaults (p, &vals);
+    message = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_FILL, "smooth");
+    CHECK (message == NULL && vals.fill == GD_FILL_SMOOTH, "fill smooth");
+    message
+        = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_PRECISION, "fast");
+    CHECK (message == NULL && vals.precision == GD_PRECISION_FAST,
+           "precision fast");
+    message = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_FILL, "");
+    CHECK (message == NULL && vals.fill == GD_FILL_SMOOTH, "\"\" keeps it");
+    before = vals;
+    message = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_FILL, "blur");
+    CHECK (message != NULL && strstr (message, "\"blur\"")
+               && strstr (message, "\"patch\"")
+               && memcmp (&before, &vals, sizeof vals) == 0,
+           "fill \"blur\" refused, values unchanged: %s", message);
+    g_free (message);
+    message
+        = diffusion_vals_set_choice (&vals, DIFFUSION_ARG_PRECISION, "half");
+    CHECK (message != NULL && strstr (message, "\"exact\" or \"fast\"")
+               && memcmp (&before, &vals, sizeof vals) == 0,
+           "precision \"half\" refused, values unchanged: %s", message);
+    g_free (message);
+    vals.precision = 7;
+    message = diffusion_vals_check (p, &vals);
+    CHECK (message != NULL, "a stored precision 7 refused");
+    g_free (message);
+    vals = before;
+    vals.fill = -1;
+    message = diffusion_vals_check (p, &vals);
+    CHECK (message != NULL, "a stored fill -1 refused");
+    g_free (message);
+
+    /* The task's parameters carry them (work.c). */
+    {
+      gd_task_params tp;
+
+      vals = before;
+      diffusion_task_params (p, &vals, &tp);
+      CHECK (tp.fill == GD_FILL_SMOOTH && tp.precision == GD_PRECISION_FAST,
+             "task params: fill %d, precision %d", tp.fill, tp.precision);
+    }
+  }
   vals.sampler[0] = '\0';
   CHECK (strcmp (diffusion_vals_sampler (&vals), DIFFUSION_DEFAULT_SAMPLER)
              == 0,
@@ -116,7 +215,8 @@ test_plans (void)
       if (ok)
         CHECK (plan.x == 0 && plan.y == 0 && plan.width == 300
                    && plan.height == 200 && plan.work_width == 300
-                   && plan.work_height == 200 && !plan.use_mask,
+                   && plan.work_height == 200 && !plan.use_mask
+                   && plan.image_width == 300 && plan.image_height == 200,
                "tool %d: the whole layer", tool);
 
 #define REFUSES(field, what)                                                   \
