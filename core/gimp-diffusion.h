@@ -225,8 +225,10 @@ int gd_model_eps (gd_model *model, const float *x_t, int width, int height,
  * kernels run their own threads and put OpenBLAS at one thread. */
 void gd_set_threads (int n);
 
-/* How the convolutions run.  EXACT: FP32 through OpenBLAS, golden-tested
- * against PyTorch, the same bits on every OpenBLAS kernel set.  FAST:
+/* How the convolutions run (gd_task_params.precision; FAST by default).
+ * EXACT: FP32 through OpenBLAS, golden-tested against PyTorch, the same
+ * bits with any thread count, float rounding apart across OpenBLAS kernel
+ * sets (README, "What is promised").  FAST:
  * oneDNN's BF16 convolutions (FP32 sums) on AMX or AVX512_BF16; where this
  * build or CPU has no such kernels (or GD_MAX_ISA=avx2|avx512 caps the ISA
  * below them) the 3x3 stride-1 convolutions run Winograd F(4x4, 3x3) in
@@ -355,8 +357,8 @@ typedef struct
                            size */
   size_t memory_budget; /* bytes the network may use; 0 = default */
   int tile_size;        /* 0: chosen from memory_budget */
-  gd_precision precision; /* the convolutions (default EXACT; see
-                             gd_model_set_precision) */
+  gd_precision precision; /* the convolutions (default FAST; see
+                             gd_precision) */
   int origin_x;         /* where `in` sits in the whole image, so that noise */
   int origin_y;         /* keyed by pixel is the same for a crop (preview) */
   gd_progress_fn progress; /* (done, total); may be NULL */
