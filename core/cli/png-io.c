@@ -10,6 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The output's zlib level (gd_png_write_stream). */
+#define GD_PNG_ZLIB_LEVEL 3
+
 /* What libpng's error callback leaves for the caller after its longjmp. */
 typedef struct
 {
@@ -229,6 +232,9 @@ gd_png_write_stream (const char *path, gd_png_writer *w, const gd_png *png,
                          failure.message);
 
   png_init_io (w->png_ptr, w->fp);
+  /* zlib level 3, not libpng's 6: on a 12-megapixel photo about 1 s to
+     write instead of about 5, for a file about a tenth larger. */
+  png_set_compression_level (w->png_ptr, GD_PNG_ZLIB_LEVEL);
   png_set_IHDR (w->png_ptr, w->info_ptr, img->width, img->height,
                 png->bit_depth, gd_png_color_type (png), PNG_INTERLACE_NONE,
                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
