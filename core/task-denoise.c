@@ -96,8 +96,9 @@ any_clipped (const gd_image *in)
  * v ~ N(m, sigma_y^2), the value it most likely had before clipping.
  * The first estimate is wanted at the clipped pixels only, so the network
  * runs only on the tiles that hold one (most photos have few), in one pass
- * whatever the self-ensemble (gd_denoise counts it so); task->x keeps y
- * with its clipped values so corrected. */
+ * whatever the self-ensemble (gd_denoise counts it so); task->x is left
+ * holding y so corrected (the others read again from `in`, so no copy of y
+ * is kept). */
 static int
 correct_clipped (gd_task *task, const gd_image *in, double t_star,
                  double sigma_y, gd_error *err)
@@ -107,11 +108,10 @@ correct_clipped (gd_task *task, const gd_image *in, double t_star,
   float scale = (float)sqrt (abar);
   float ratio = (float)sqrt ((1.0 - abar) / abar);
   unsigned char *want = malloc (task->plane);
-  float *x_t = malloc (task->n * sizeof (float));
   float *eps = malloc (task->n * sizeof (float));
   int status = GD_OK;
 
-  if (want == NULL || x_t == NULL || eps == NULL)
+  if (want == NULL || eps == NULL)
     status = gd_error_set (err, GD_ERR_NOMEM,
                            "denoise: out of memory for a %d x %d image",
                            task->width, task->height);
@@ -127,8 +127,9 @@ correct_clipped (gd_task *task, const gd_image *in, double t_star,
           want[i] = clipped;
         }
       for (size_t i = 0; i < task->n; i++)
-        x_t[i] = task->x[i] * scale;
-      status = gd_net_eps_where (&task->net, x_t, t_star, want, eps, NULL, err);
+        task->x[i] *= scale;
+      status = gd_net_eps_where (&task->net, task->x, t_star, want, eps, NULL,
+                                 err);
     }
   if (status == GD_OK)
     for (int c = 0; c < 3; c++)
@@ -140,9 +141,12 @@ correct_clipped (gd_task *task, const gd_image *in, double t_star,
           double m;
 
           if (v != 0.0f && v != 1.0f)
-            continue;
+            {
+              task->x[k] = 2.0f * v - 1.0f; /* as gd_image_to_planar */
+              continue;
+            }
           /* x0_hat as denoise_one_step forms it, clamped. */
-          x0 = x_t[k] / scale - ratio * eps[k];
+          x0 = task->x[k] / scale - ratio * eps[k];
           m = fmin (1.0, fmax (-1.0, x0));
           if (v == 0.0f)
             task->x[k]
@@ -152,7 +156,6 @@ correct_clipped (gd_task *task, const gd_image *in, double t_star,
                 = (float)(1.0 - gd_normal_mean_below_zero (1.0 - m, sigma_y));
         }
   free (want);
-  free (x_t);
   free (eps);
   return status;
 }
