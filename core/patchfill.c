@@ -21,6 +21,7 @@
  * same pixels. */
 #include "patchfill.h"
 
+#include "fill.h"
 #include "sampler-internal.h"
 
 #include <limits.h>
@@ -581,6 +582,158 @@ pf_upsample (pf_level *f, const pf_level *c, uint64_t seed, int level)
     }
 }
 
+/* One line of a Gaussian blur: out[i] = sum_j k[|j|] in[i + j], the
+ * line reflected at its ends (..., 1, 0 | 0, 1, ...). */
+static void
+pf_blur_line (const float *in, float *out, int n, size_t stride,
+              const float *k, int r)
+{
+  for (int i = 0; i < n; i++)
+    {
+      float sum = k[0] * in[(size_t)i * stride];
+
+      for (int j = 1; j <= r; j++)
+        {
+          int a = i - j, b = i + j;
+
+          a = a < 0 ? -a - 1 : a;
+          b = b >= n ? 2 * n - b - 1 : b;
+          a = a >= n ? n - 1 : a; /* lines shorter than the kernel */
+          b = b < 0 ? 0 : b;
+          sum += k[j] * (in[(size_t)a * stride] + in[(size_t)b * stride]);
+        }
+      out[(size_t)i * stride] = sum;
+    }
+}
+
+static int
+pf_kernel (float sigma, float *k)
+{
+  int r = 3.0f * sigma > 63.0f ? 63 : (int)ceilf (3.0f * sigma);
+  float norm = 0.0f;
+
+  for (int j = 0; j <= r; j++)
+    {
+      k[j] = expf (-0.5f * (float)(j * j) / (sigma * sigma));
+      norm += j ? 2.0f * k[j] : k[j];
+    }
+  for (int j = 0; j <= r; j++)
+    k[j] /= norm;
+  return r;
+}
+
+void
+gd_blur_planar (float *planar, int channels, int width, int height,
+                float sigma, float *tmp)
+{
+  size_t plane = (size_t)width * height;
+  float k[64];
+  int r;
+
+  if (!(sigma > 0.0f))
+    return;
+  r = pf_kernel (sigma, k);
+  for (int c = 0; c < channels; c++)
+    {
+      float *d = planar + c * plane;
+
+      for (int y = 0; y < height; y++)
+        pf_blur_line (d + (size_t)y * width, tmp + (size_t)y * width, width,
+                      1, k, r);
+      for (int x = 0; x < width; x++)
+        pf_blur_line (tmp + x, d + x, height, (size_t)width, k, r);
+    }
+}
+
+/* The structure of the fill from the smooth fill, its texture from the
+ * patches (after Bertalmio et al. 2003, "Simultaneous structure and texture
+ * image inpainting"): in the hole, fill <- fill + G * (smooth - fill),
+ * G a Gaussian of GD_PATCHFILL_STRUCTURE_SIGMA pixels and (smooth - fill)
+ * 0 outside the hole.  The harmonic fill is the hole's best guess in the
+ * mean; the patches' low frequencies are one draw of a structure that may
+ * not belong there (a bright patch in a shadow).  Detail finer than G is
+ * the patches' alone, so the grain stays.  Worked on the hole's bounding
+ * box grown by the kernel's reach (the harmonic fill inside the hole
+ * depends only on the known pixels next to it). */
+static int
+pf_structure (pf_level *l, gd_error *err)
+{
+  const float sigma = GD_PATCHFILL_STRUCTURE_SIGMA;
+  const int r = 3.0f * sigma > 63.0f ? 63 : (int)ceilf (3.0f * sigma);
+  int w = l->w, ch = l->channels, bx0 = w, by0 = l->h, bx1 = -1, by1 = -1;
+  int bw, bh, filled = 0, status = GD_OK;
+  size_t plane;
+  float *smooth = NULL, *diff = NULL, *tmp = NULL;
+  unsigned char *known = NULL;
+
+  if (r < 1)
+    return GD_OK;
+  for (int y = 0; y < l->h; y++)
+    for (int x = 0; x < w; x++)
+      if (l->hole[(size_t)y * w + x])
+        {
+          bx0 = x < bx0 ? x : bx0;
+          bx1 = x > bx1 ? x : bx1;
+          by0 = y < by0 ? y : by0;
+          by1 = y > by1 ? y : by1;
+        }
+  if (bx1 < 0)
+    return GD_OK;
+  bx0 = bx0 - r - 1 < 0 ? 0 : bx0 - r - 1;
+  by0 = by0 - r - 1 < 0 ? 0 : by0 - r - 1;
+  bx1 = bx1 + r + 1 >= w ? w - 1 : bx1 + r + 1;
+  by1 = by1 + r + 1 >= l->h ? l->h - 1 : by1 + r + 1;
+  bw = bx1 - bx0 + 1;
+  bh = by1 - by0 + 1;
+  plane = (size_t)bw * bh;
+  smooth = malloc (plane * ch * sizeof *smooth);
+  diff = malloc (plane * ch * sizeof *diff);
+  tmp = malloc (plane * sizeof *tmp);
+  known = malloc (plane);
+  if (smooth == NULL || diff == NULL || tmp == NULL || known == NULL)
+    {
+      status = gd_error_set (err, GD_ERR_NOMEM,
+                             "patch fill: out of memory for a %d x %d hole",
+                             bw, bh);
+      goto done;
+    }
+  for (int y = 0; y < bh; y++)
+    for (int x = 0; x < bw; x++)
+      {
+        size_t i = (size_t)y * bw + x, li = (size_t)(by0 + y) * w + bx0 + x;
+
+        known[i] = !l->hole[li];
+        for (int c = 0; c < ch; c++)
+          smooth[c * plane + i] = l->v[li * ch + c];
+      }
+  status = gd_fill_smooth (smooth, ch, known, bw, bh, &filled, err);
+  if (status != GD_OK || !filled)
+    goto done;
+  for (int c = 0; c < ch; c++)
+    for (size_t i = 0; i < plane; i++)
+      {
+        size_t li = (size_t)(by0 + i / bw) * w + bx0 + i % bw;
+
+        diff[c * plane + i]
+            = known[i] ? 0.0f : smooth[c * plane + i] - l->v[li * ch + c];
+      }
+  gd_blur_planar (diff, ch, bw, bh, sigma, tmp);
+  for (int c = 0; c < ch; c++)
+    for (size_t i = 0; i < plane; i++)
+      if (!known[i])
+        {
+          size_t li = (size_t)(by0 + i / bw) * w + bx0 + i % bw;
+
+          l->v[li * ch + c] += diff[c * plane + i];
+        }
+done:
+  free (smooth);
+  free (diff);
+  free (tmp);
+  free (known);
+  return status;
+}
+
 int
 gd_fill_patch_context (const gd_image *mask, int *cx, int *cy, int *cw, int *ch)
 {
@@ -719,6 +872,10 @@ gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed, int *filled,
           pf_vote_best (L, scratch, (int *)(scratch + L->n_t));
         }
     }
+
+  status = pf_structure (&lv[0], err);
+  if (status != GD_OK)
+    goto done;
 
   /* Back into the image, blended by the mask. */
   for (int y = 0; y < chh; y++)

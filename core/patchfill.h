@@ -12,6 +12,11 @@
 #define GD_PATCHFILL_RADIUS 4
 #define GD_PATCHFILL_MIN_MARGIN 64
 
+/* The fill's structure (what varies slower than a Gaussian of this many
+ * pixels) comes from the smooth fill, its detail from the patches; 0:
+ * patches alone. */
+#define GD_PATCHFILL_STRUCTURE_SIGMA 2.0f
+
 /* Fills, in place, the pixels of `img` (gray or RGB, interleaved floats of
  * any range) where `mask` (1 channel, img's size, 0..1) is above 0 with
  * patches of the pixels where it is 0: multi-scale PatchMatch (Barnes et
@@ -33,5 +38,12 @@ int gd_fill_patch_context (const gd_image *mask, int *cx, int *cy, int *cw,
 
 int gd_fill_patch (gd_image *img, const gd_image *mask, uint64_t seed,
                    int *filled, gd_error *err);
+
+/* A Gaussian blur of `channels` planes of width x height floats, in
+ * place, the edges reflected; tmp: width * height floats of scratch.
+ * sigma <= 0 leaves them as they are; the kernel reaches 3 sigma (at most
+ * 63 pixels). */
+void gd_blur_planar (float *planar, int channels, int width, int height,
+                     float sigma, float *tmp);
 
 #endif /* GD_PATCHFILL_H */

@@ -359,15 +359,19 @@ inpaint_auto_choice (const gd_task_params *p, const gd_image *in,
 
 /* x (the region, planar, a copy of known) <- the start p->fill says:
  * patches, the smooth fill, or (auto) each hole's; the smooth fill where
- * the patch fill finds nothing to copy. */
+ * the patch fill finds nothing to copy.  from_patch (one plane): 1 where
+ * the start is the patch fill's, 0 elsewhere. */
 static int
 inpaint_start (gd_task *task, const gd_task_params *p, const gd_image *in,
                const gd_image *mask, const float *known, const float *keep,
-               int rx, int ry, int rw, int rh, gd_error *err)
+               int rx, int ry, int rw, int rh, unsigned char *from_patch,
+               gd_error *err)
 {
   unsigned char *use_patch = NULL;
   float *patched = NULL;
   int filled = 0, any = p->fill == GD_FILL_PATCH, status = GD_OK;
+
+  memset (from_patch, 0, task->plane);
 
   if (p->fill == GD_FILL_AUTO)
     {
@@ -404,6 +408,8 @@ inpaint_start (gd_task *task, const gd_task_params *p, const gd_image *in,
     }
   else if (status == GD_OK && !filled)
     status = inpaint_start_fill (task, known, keep, rw, rh, err);
+  for (size_t i = 0; status == GD_OK && filled && i < task->plane; i++)
+    from_patch[i] = keep[i] < 1.0f && (use_patch == NULL || use_patch[i]);
   free (use_patch);
   free (patched);
   return status;
@@ -418,6 +424,57 @@ inpaint_copy_input (const gd_image *in, gd_image *out, gd_error *err)
     memcpy (out->data, in->data,
             (size_t)in->width * in->height * in->channels * sizeof (float));
   return status;
+}
+
+/* detail (planar, task->n floats) <- x - G x: what of the start is finer
+ * than GD_PATCHFILL_STRUCTURE_SIGMA.  tmp: one plane of scratch. */
+static void
+inpaint_detail (const gd_task *task, const float *x, float *detail,
+                int rw, int rh, float *tmp)
+{
+  float *blurred = detail; /* G x first, then x - G x in place */
+
+  memcpy (blurred, x, task->n * sizeof *blurred);
+  gd_blur_planar (blurred, 3, rw, rh, GD_PATCHFILL_STRUCTURE_SIGMA, tmp);
+  for (size_t i = 0; i < task->n; i++)
+    detail[i] = x[i] - blurred[i];
+}
+
+/* Where the start was the patch fill, the result keeps that fill's grain:
+ * x <- x + (1 - strength)(1 - keep)(detail of the start - detail of x),
+ * i.e. what is coarser than GD_PATCHFILL_STRUCTURE_SIGMA from the network,
+ * what is finer from the photo's own patches, so the network blends seams
+ * and repeats without smoothing the texture away (docs/tools.md, "Inpaint
+ * defaults"); at strength s the network's own detail gets a share s.
+ * start_detail is overwritten. */
+static int
+inpaint_keep_grain (gd_task *task, const float *keep,
+                    const unsigned char *from_patch, float *start_detail,
+                    double strength, int rw, int rh, gd_error *err)
+{
+  float *detail = malloc (task->n * sizeof *detail);
+  float *tmp = malloc (task->plane * sizeof *tmp);
+
+  if (detail == NULL || tmp == NULL)
+    {
+      free (detail);
+      free (tmp);
+      return gd_error_set (err, GD_ERR_NOMEM,
+                           "inpaint: out of memory for a %d x %d region", rw,
+                           rh);
+    }
+  inpaint_detail (task, task->x, detail, rw, rh, tmp);
+  for (size_t i = 0; i < task->n; i++)
+    {
+      size_t px = i % task->plane;
+
+      if (from_patch[px])
+        task->x[i] += (float)(1.0 - strength) * (1.0f - keep[px])
+                      * (start_detail[i] - detail[i]);
+    }
+  free (detail);
+  free (tmp);
+  return GD_OK;
 }
 
 int
@@ -454,8 +511,9 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
   gd_image gen = { 0, 0, 0, NULL };
   gd_tool_plan plan;
   gd_task task;
-  float *known = NULL, *keep = NULL, *scratch = NULL;
-  int rx, ry, rw, rh, t0, rounds, stochastic, status;
+  float *known = NULL, *keep = NULL, *scratch = NULL, *start_detail = NULL;
+  unsigned char *from_patch = NULL;
+  int rx, ry, rw, rh, t0, rounds, stochastic, status, any_patch = 0;
 
   assert (out != NULL);
   memset (out, 0, sizeof *out);
@@ -529,14 +587,43 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
   memcpy (task.x, known, task.n * sizeof (float));
   if (t0 < info->schedule.T && !p->refine_hole)
     {
+      from_patch = malloc (task.plane);
+      if (from_patch == NULL)
+        {
+          status = gd_error_set (err, GD_ERR_NOMEM,
+                                 "inpaint: out of memory for a %d x %d region",
+                                 rw, rh);
+          goto done;
+        }
       status = inpaint_start (&task, p, in, mask, known, keep, rx, ry, rw, rh,
-                              err);
+                              from_patch, err);
       if (status != GD_OK)
         goto done;
+      for (size_t i = 0; i < task.plane && !any_patch; i++)
+        any_patch = from_patch[i];
+    }
+  if (any_patch)
+    {
+      float *tmp = malloc (task.plane * sizeof *tmp);
+
+      start_detail = malloc (task.n * sizeof *start_detail);
+      if (tmp == NULL || start_detail == NULL)
+        {
+          free (tmp);
+          status = gd_error_set (err, GD_ERR_NOMEM,
+                                 "inpaint: out of memory for a %d x %d region",
+                                 rw, rh);
+          goto done;
+        }
+      inpaint_detail (&task, task.x, start_detail, rw, rh, tmp);
+      free (tmp);
     }
   gd_task_q_sample (&task, task.x, info->schedule.abar[t0],
                     GD_RNG_STREAM_START);
   status = gd_task_sample (&task, t0, &hooks, err);
+  if (status == GD_OK && any_patch)
+    status = inpaint_keep_grain (&task, keep, from_patch, start_detail,
+                                 p->strength, rw, rh, err);
   if (status == GD_OK)
     status = gd_task_output (&task, in->channels, &gen, err);
   if (status == GD_OK)
@@ -564,6 +651,8 @@ done:
   free (known);
   free (keep);
   free (scratch);
+  free (start_detail);
+  free (from_patch);
   gd_task_end (&task);
   return status;
 }
