@@ -21,7 +21,8 @@
  * any range) where `mask` (1 channel, img's size, 0..1) is above 0 with
  * patches of the pixels where it is 0: multi-scale PatchMatch (Barnes et
  * al. 2009) and Wexler, Shechtman and Irani's (2007) coherence-optimising
- * vote, coarse to fine.  The search stays in a context around the hole:
+ * vote, coarse to fine; then the fill's structure (coarser than
+ * GD_PATCHFILL_STRUCTURE_SIGMA) from the smooth fill.  The search stays in a context around the hole:
  * its bounding box grown by its larger side (at least
  * GD_PATCHFILL_MIN_MARGIN pixels), cut at the image, so time and memory
  * follow the hole, not the image.  A feathered mask blends: a pixel with

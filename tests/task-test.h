@@ -31,6 +31,37 @@ test_count (const gd_image *img)
   return (size_t)img->width * img->height * img->channels;
 }
 
+/* Mean |lap a - lap b| and mean |lap b| (the 4-neighbour Laplacian of
+ * every channel) over the pixels where the mask (1 channel) is at least
+ * `at`, away from the image's edge: how far a's fine detail is from b's. */
+static inline void
+test_laplacian_error (const gd_image *a, const gd_image *b,
+                      const gd_image *mask, float at, double *err,
+                      double *scale)
+{
+  int w = a->width, h = a->height, ch = a->channels;
+  double sum = 0, ref = 0;
+  size_t n = 0;
+
+  for (int y = 1; y + 1 < h; y++)
+    for (int x = 1; x + 1 < w; x++)
+      if (mask->data[(size_t)y * w + x] >= at)
+        for (int c = 0; c < ch; c++, n++)
+          {
+            size_t i = ((size_t)y * w + x) * ch + c, dx = ch,
+                   dy = (size_t)w * ch;
+            double la = a->data[i - dx] + a->data[i + dx] + a->data[i - dy]
+                        + a->data[i + dy] - 4.0 * a->data[i];
+            double lb = b->data[i - dx] + b->data[i + dx] + b->data[i - dy]
+                        + b->data[i + dy] - 4.0 * b->data[i];
+
+            sum += fabs (la - lb);
+            ref += fabs (lb);
+          }
+  *err = n ? sum / n : 0;
+  *scale = n ? ref / n : 0;
+}
+
 static inline double
 test_mean_abs_diff (const gd_image *a, const gd_image *b)
 {

@@ -302,36 +302,6 @@ test_start_fill (gd_model *model)
   gd_image_free (&mask);
 }
 
-/* Mean |lap a - lap b| and mean |lap b| (the 4-neighbour Laplacian of
- * every channel) over the fully selected pixels away from the image's
- * edge: how far a's fine detail is from b's. */
-static void
-laplacian_error (const gd_image *a, const gd_image *b, const gd_image *mask,
-                 double *err, double *scale)
-{
-  int w = a->width, h = a->height, ch = a->channels;
-  double sum = 0, ref = 0;
-  size_t n = 0;
-
-  for (int y = 1; y + 1 < h; y++)
-    for (int x = 1; x + 1 < w; x++)
-      if (mask->data[(size_t)y * w + x] == 1.0f)
-        for (int c = 0; c < ch; c++, n++)
-          {
-            size_t i = ((size_t)y * w + x) * ch + c, dx = ch,
-                   dy = (size_t)w * ch;
-            double la = a->data[i - dx] + a->data[i + dx] + a->data[i - dy]
-                        + a->data[i + dy] - 4.0 * a->data[i];
-            double lb = b->data[i - dx] + b->data[i + dx] + b->data[i - dy]
-                        + b->data[i + dy] - 4.0 * b->data[i];
-
-            sum += fabs (la - lb);
-            ref += fabs (lb);
-          }
-  *err = n ? sum / n : 0;
-  *scale = n ? ref / n : 0;
-}
-
 /* What the hole starts from (p->fill): the default is the inpaint tool's
  * in the shared table; an unknown value is refused; on a periodic texture
  * at a low strength the patch fill gives back the texture, far closer to
@@ -410,7 +380,8 @@ test_fill_choice (gd_model *model)
             n++;
           }
       error[f] /= n ? n : 1;
-      laplacian_error (&out, &truth, &mask, &detail[f], &detail_scale);
+      test_laplacian_error (&out, &truth, &mask, 1.0f, &detail[f],
+                            &detail_scale);
       /* What was under the fully selected pixels does not matter. */
       CHECK (gd_inpaint (model, &p, &truth, &mask, &other, &err) == GD_OK,
              "%s on the truth: %s", gd_fill_name (p.fill), err.message);

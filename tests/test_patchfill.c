@@ -89,36 +89,6 @@ changed_outside (const gd_image *a, const gd_image *b, const gd_image *mask)
   return changed;
 }
 
-/* Mean |lap a - lap b| and mean |lap b| (the 4-neighbour Laplacian of
- * every channel) over the hole pixels whose neighbours are in the image:
- * how far a's detail is from b's. */
-static void
-detail_error (const gd_image *a, const gd_image *b, const gd_image *mask,
-              double *err, double *scale)
-{
-  int w = a->width, h = a->height, ch = a->channels;
-  double sum = 0, ref = 0;
-  size_t n = 0;
-
-  for (int y = 1; y + 1 < h; y++)
-    for (int x = 1; x + 1 < w; x++)
-      if (mask->data[(size_t)y * w + x] > 0.0f)
-        for (int c = 0; c < ch; c++, n++)
-          {
-            size_t i = ((size_t)y * w + x) * ch + c, dx = ch,
-                   dy = (size_t)w * ch;
-            double la = a->data[i - dx] + a->data[i + dx] + a->data[i - dy]
-                        + a->data[i + dy] - 4.0 * a->data[i];
-            double lb = b->data[i - dx] + b->data[i + dx] + b->data[i - dy]
-                        + b->data[i + dy] - 4.0 * b->data[i];
-
-            sum += fabs (la - lb);
-            ref += fabs (lb);
-          }
-  *err = n ? sum / n : 0;
-  *scale = n ? ref / n : 0;
-}
-
 /* The smooth fill of img's hole (the mean of what it could hold), for
  * comparison. */
 static double
@@ -173,7 +143,7 @@ test_periodic (int channels, float cx, float cy, float r, const char *what)
   CHECK (gd_fill_patch (&img, &mask, 1, &filled, &err) == GD_OK && filled,
          "%s: fills (%s)", what, err.message);
   e = hole_error (&img, &truth, &mask);
-  detail_error (&img, &truth, &mask, &ed, &scale);
+  test_laplacian_error (&img, &truth, &mask, 1e-6f, &ed, &scale);
   printf ("%s, %d channel(s): mean error in the hole %.4f (the smooth fill "
           "%.4f; texture values 0.1..0.9), of its Laplacian %.4f (the "
           "truth's mean size %.4f)\n",
@@ -227,7 +197,7 @@ test_textured_ramp (void)
       if (n >= 8)
         worst = fmax (worst, fabs (got - want) / n);
     }
-  detail_error (&img, &truth, &mask, &ed, &scale);
+  test_laplacian_error (&img, &truth, &mask, 1e-6f, &ed, &scale);
   printf ("textured ramp: worst column mean off the truth's %.4f (texture "
           "+-0.05), Laplacian error %.4f (truth's %.4f)\n",
           worst, ed, scale);

@@ -107,12 +107,15 @@ def objects_mask(width, height, seed):
     centres = []
     for area in OBJECT_AREAS:
         r = math.sqrt(area * width * height / math.pi)
-        while True:
+        for _ in range(100000):
             cx = rng.uniform(1.6 * r + 16, width - 1.6 * r - 16)
             cy = rng.uniform(1.6 * r + 16, height - 1.6 * r - 16)
             if all(math.hypot(cx - x, cy - y) > 1.8 * (r + rr) + 24
                    for x, y, rr in centres):
                 break
+        else:
+            raise ValueError("no room for a blob of %g %% apart from the "
+                             "others in %d x %d" % (100 * area, width, height))
         centres.append((cx, cy, r))
         m |= blob(width, height, cx, cy, area, rng)
     return np.where(m, 255, 0).astype(np.uint8)
