@@ -610,10 +610,17 @@ pf_blur_line (const float *in, float *out, int n, size_t stride,
     }
 }
 
+/* The reach of gd_blur_planar's kernel: 3 sigma, at most 63 pixels. */
+static int
+pf_reach (float sigma)
+{
+  return 3.0f * sigma > 63.0f ? 63 : (int)ceilf (3.0f * sigma);
+}
+
 static int
 pf_kernel (float sigma, float *k)
 {
-  int r = 3.0f * sigma > 63.0f ? 63 : (int)ceilf (3.0f * sigma);
+  int r = pf_reach (sigma);
   float norm = 0.0f;
 
   for (int j = 0; j <= r; j++)
@@ -663,7 +670,7 @@ static int
 pf_structure (pf_level *l, gd_error *err)
 {
   const float sigma = GD_PATCHFILL_STRUCTURE_SIGMA;
-  const int r = 3.0f * sigma > 63.0f ? 63 : (int)ceilf (3.0f * sigma);
+  const int r = pf_reach (sigma);
   int w = l->w, ch = l->channels, bx0 = w, by0 = l->h, bx1 = -1, by1 = -1;
   int bw, bh, filled = 0, status = GD_OK;
   size_t plane;

@@ -426,53 +426,41 @@ inpaint_copy_input (const gd_image *in, gd_image *out, gd_error *err)
   return status;
 }
 
-/* detail (planar, task->n floats) <- x - G x: what of the start is finer
- * than GD_PATCHFILL_STRUCTURE_SIGMA.  tmp: one plane of scratch. */
-static void
-inpaint_detail (const gd_task *task, const float *x, float *detail,
-                int rw, int rh, float *tmp)
-{
-  float *blurred = detail; /* G x first, then x - G x in place */
-
-  memcpy (blurred, x, task->n * sizeof *blurred);
-  gd_blur_planar (blurred, 3, rw, rh, GD_PATCHFILL_STRUCTURE_SIGMA, tmp);
-  for (size_t i = 0; i < task->n; i++)
-    detail[i] = x[i] - blurred[i];
-}
-
 /* Where the start was the patch fill, the result keeps that fill's grain:
- * x <- x + (1 - strength)(1 - keep)(detail of the start - detail of x),
- * i.e. what is coarser than GD_PATCHFILL_STRUCTURE_SIGMA from the network,
- * what is finer from the photo's own patches, so the network blends seams
- * and repeats without smoothing the texture away (docs/tools.md, "Inpaint
- * defaults"); at strength s the network's own detail gets a share s.
- * start_detail is overwritten. */
+ * x <- x + (1 - strength)(1 - keep) D(start - x), D what is finer than
+ * GD_PATCHFILL_STRUCTURE_SIGMA (d - G d), i.e. what is coarser from the
+ * network, what is finer from the photo's own patches, so the network
+ * blends seams and repeats without smoothing the texture away
+ * (docs/tools.md, "Inpaint defaults"); at strength s the network's own
+ * detail gets a share s.  start (task->n floats) is overwritten. */
 static int
 inpaint_keep_grain (gd_task *task, const float *keep,
-                    const unsigned char *from_patch, float *start_detail,
+                    const unsigned char *from_patch, float *start,
                     double strength, int rw, int rh, gd_error *err)
 {
-  float *detail = malloc (task->n * sizeof *detail);
+  float *blurred = malloc (task->n * sizeof *blurred);
   float *tmp = malloc (task->plane * sizeof *tmp);
 
-  if (detail == NULL || tmp == NULL)
+  if (blurred == NULL || tmp == NULL)
     {
-      free (detail);
+      free (blurred);
       free (tmp);
       return gd_error_set (err, GD_ERR_NOMEM,
                            "inpaint: out of memory for a %d x %d region", rw,
                            rh);
     }
-  inpaint_detail (task, task->x, detail, rw, rh, tmp);
+  for (size_t i = 0; i < task->n; i++)
+    blurred[i] = start[i] -= task->x[i];
+  gd_blur_planar (blurred, 3, rw, rh, GD_PATCHFILL_STRUCTURE_SIGMA, tmp);
   for (size_t i = 0; i < task->n; i++)
     {
       size_t px = i % task->plane;
 
       if (from_patch[px])
         task->x[i] += (float)(1.0 - strength) * (1.0f - keep[px])
-                      * (start_detail[i] - detail[i]);
+                      * (start[i] - blurred[i]);
     }
-  free (detail);
+  free (blurred);
   free (tmp);
   return GD_OK;
 }
@@ -511,7 +499,7 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
   gd_image gen = { 0, 0, 0, NULL };
   gd_tool_plan plan;
   gd_task task;
-  float *known = NULL, *keep = NULL, *scratch = NULL, *start_detail = NULL;
+  float *known = NULL, *keep = NULL, *scratch = NULL, *start = NULL;
   unsigned char *from_patch = NULL;
   int rx, ry, rw, rh, t0, rounds, stochastic, status, any_patch = 0;
 
@@ -604,25 +592,21 @@ gd_inpaint (gd_model *model, const gd_task_params *p, const gd_image *in,
     }
   if (any_patch)
     {
-      float *tmp = malloc (task.plane * sizeof *tmp);
-
-      start_detail = malloc (task.n * sizeof *start_detail);
-      if (tmp == NULL || start_detail == NULL)
+      start = malloc (task.n * sizeof *start);
+      if (start == NULL)
         {
-          free (tmp);
           status = gd_error_set (err, GD_ERR_NOMEM,
                                  "inpaint: out of memory for a %d x %d region",
                                  rw, rh);
           goto done;
         }
-      inpaint_detail (&task, task.x, start_detail, rw, rh, tmp);
-      free (tmp);
+      memcpy (start, task.x, task.n * sizeof *start);
     }
   gd_task_q_sample (&task, task.x, info->schedule.abar[t0],
                     GD_RNG_STREAM_START);
   status = gd_task_sample (&task, t0, &hooks, err);
   if (status == GD_OK && any_patch)
-    status = inpaint_keep_grain (&task, keep, from_patch, start_detail,
+    status = inpaint_keep_grain (&task, keep, from_patch, start,
                                  p->strength, rw, rh, err);
   if (status == GD_OK)
     status = gd_task_output (&task, in->channels, &gen, err);
@@ -651,7 +635,7 @@ done:
   free (known);
   free (keep);
   free (scratch);
-  free (start_detail);
+  free (start);
   free (from_patch);
   gd_task_end (&task);
   return status;
