@@ -12,30 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-static unsigned long long rng_state = 0x9E3779B97F4A7C15ull;
-
-static float
-frand (void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (float)((rng_state >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-
-static float *
-rand_buf (size_t n, float scale)
-{
-  float *p = malloc ((n + 1) * sizeof *p);
-  size_t i;
-
-  if (p == NULL)
-    abort ();
-  for (i = 0; i < n; i++)
-    p[i] = frand () * scale;
-  return p;
-}
+#include "kernel-test.h"
 
 /* Reports and checks the normalised error of `got` against `want`. */
 static void
@@ -64,51 +41,7 @@ check_nmse (const char *what, const float *got, const double *want, size_t n,
     printf ("ok   %-48s nmse %.3g, max abs %.3g\n", what, err, max_abs);
 }
 
-static void
-check (int cond, const char *what)
-{
-  printf ("%s %s\n", cond ? "ok  " : "FAIL", what);
-  if (!cond)
-    failures++;
-}
-
 /* ---------------------------------------------------------------- conv */
-
-static void
-ref_conv2d (const float *x, int cin, int h, int w, int upsample,
-            const float *weight, const float *bias, int cout, int ksize,
-            int stride, const float *init, double *y)
-{
-  int eh = upsample ? 2 * h : h, ew = upsample ? 2 * w : w;
-  int pad = ksize / 2;
-  int hout = (eh + 2 * pad - ksize) / stride + 1;
-  int wout = (ew + 2 * pad - ksize) / stride + 1;
-  int o, c, oy, ox, ky, kx;
-
-  for (o = 0; o < cout; o++)
-    for (oy = 0; oy < hout; oy++)
-      for (ox = 0; ox < wout; ox++)
-        {
-          size_t at = ((size_t)o * hout + oy) * wout + ox;
-          double acc = bias ? bias[o] : 0.0;
-          if (init)
-            acc += init[at];
-          for (c = 0; c < cin; c++)
-            for (ky = 0; ky < ksize; ky++)
-              for (kx = 0; kx < ksize; kx++)
-                {
-                  int iy = oy * stride + ky - pad, ix = ox * stride + kx - pad;
-                  if (iy < 0 || iy >= eh || ix < 0 || ix >= ew)
-                    continue;
-                  if (upsample)
-                    iy /= 2, ix /= 2;
-                  acc += (double)
-                             weight[((o * cin + c) * ksize + ky) * ksize + kx]
-                         * x[((size_t)c * h + iy) * w + ix];
-                }
-          y[at] = acc;
-        }
-}
 
 static void
 test_conv (int cin, int h, int w, int cout, int ksize, int stride, int upsample,

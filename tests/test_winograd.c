@@ -24,33 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
+#define KERNEL_TEST_SEED 0x2545F4914F6CDD1Dull
+#include "kernel-test.h"
 
 #define WG_BOUND (36100.0 * FLT_EPSILON)
-
-static unsigned long long rng_state = 0x2545F4914F6CDD1Dull;
-
-static float
-frand (void)
-{
-  rng_state ^= rng_state << 13;
-  rng_state ^= rng_state >> 7;
-  rng_state ^= rng_state << 17;
-  return (float)((rng_state >> 11) * (1.0 / 9007199254740992.0)) * 2.0f - 1.0f;
-}
-
-static float *
-rand_buf (size_t n, float scale)
-{
-  float *p = malloc ((n + 1) * sizeof *p);
-  size_t i;
-
-  if (p == NULL)
-    abort ();
-  for (i = 0; i < n; i++)
-    p[i] = frand () * scale;
-  return p;
-}
 
 /* Direct 3x3 convolution, padding 1, in double; scale gets sum |w x| +
    |bias| + |init| at each output. */
