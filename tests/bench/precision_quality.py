@@ -69,18 +69,11 @@ def main():
     work = os.path.abspath(args.work)
     os.makedirs(work, exist_ok=True)
     cli = os.path.abspath(args.cli)
-    qargs = ["--eval", args.eval, "--work", work, "--model", args.model,
-             "--threads", str(args.threads), "--out", os.path.join(work, "out")]
-    # quality.py's own defaults (step budgets, seed): parse them the way
-    # its main does, without running it.
-    ns = argparse.Namespace(
-        quick=False, eval=args.eval, work=work, out=None, cli=cli,
-        model=args.model, threads=args.threads, tasks="denoise,upscale",
-        sampler=None, denoise_steps=2, upscale_steps=5, inpaint_steps=5,
-        img2img_steps=5, inpaint_eta=-1.0, seed=1, inpaint_images=None,
-        patchfill=None, skip_slow=True, source_commit=None, task_cli=None,
-        verbose=False)
-    del qargs
+    # quality.py's own defaults (step budgets, seed), parsed by its own
+    # parser: a row here is the row there.
+    ns = Q.parse_args(["--eval", args.eval, "--work", work, "--cli", cli,
+                       "--model", args.model, "--threads", str(args.threads),
+                       "--tasks", "denoise,upscale", "--skip-slow"])
     benches = {}
     for prec in ("exact", "fast"):
         ns.cli = wrapper(work, cli, prec)

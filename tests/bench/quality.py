@@ -2205,7 +2205,9 @@ def write_report(b, den, ups, inp, i2i, wall):
 
 # ================================================================== main
 
-def main(argv=None):
+def parse_args(argv=None):
+    """The command line, with the step budgets filled in: main's, and
+    precision_quality.py's (which runs quality.py's rows twice)."""
     ap = argparse.ArgumentParser(
         description="Quality benchmark of gimp-diffusion's tools against "
                     "GEGL, G'MIC and published figures.")
@@ -2275,6 +2277,12 @@ def main(argv=None):
     for k, (dq, df) in defaults.items():
         if getattr(args, k) is None:
             setattr(args, k, dq if q else df)
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    q = args.quick
     cfg = Config(args)
     for tool in ("gegl", "gmic"):
         if shutil.which(tool) is None:
